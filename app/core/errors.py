@@ -1,0 +1,39 @@
+"""Errors the user can act on.
+
+Core code wraps narrow library exceptions in an `AppError` subclass whose `user_message` says what
+happened and what to do. Anything else that escapes is a bug and is shown as one.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """An expected failure with a message for the user."""
+
+    def __init__(self, user_message: str, *, detail: str = "") -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.user_message
+
+
+class ModelLoadError(AppError):
+    """A model folder could not be loaded (not a model, a missing or corrupt file)."""
+
+
+class ProviderUnavailableError(ModelLoadError):
+    """The requested execution provider is not available in this installation or machine."""
+
+
+class ContextOverflowError(AppError):
+    """The prompt cannot fit in the model's context window even after dropping history."""
+
+
+class GenerationError(AppError):
+    """The runtime failed while generating a reply."""
+
+
+class EngineBusyError(AppError):
+    """A reply is already being generated."""

@@ -1,0 +1,49 @@
+"""Shared fixtures: offscreen Qt, per-test data folders, and the committed tiny models."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: tests never need a display.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.core.engine import LoadedModel, load_model
+from app.core.paths import DATA_DIR_ENV, AppPaths
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MODELS = FIXTURES / "models"
+TINY_LLAMA = MODELS / "tiny-llama"
+TINY_GPTOSS = MODELS / "tiny-gptoss"
+
+
+@pytest.fixture(autouse=True)
+def app_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
+    """Every test keeps data, settings and logs under its own tmp folder."""
+    root = tmp_path / "hearth-data"
+    monkeypatch.setenv(DATA_DIR_ENV, str(root))
+    return AppPaths.from_env(root)
+
+
+@pytest.fixture(scope="session")
+def llama() -> LoadedModel:
+    """The tiny ChatML llama, loaded once per session on the CPU."""
+    return load_model(TINY_LLAMA, "cpu")
+
+
+@pytest.fixture(scope="session")
+def gptoss() -> LoadedModel:
+    """The tiny gpt-oss (harmony tokens, int4 QMoE), loaded once per session on the CPU."""
+    return load_model(TINY_GPTOSS, "cpu")
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    """A writable copy of the tiny llama folder, for tests that damage it."""
+    dest = tmp_path / "model-copy"
+    shutil.copytree(TINY_LLAMA, dest)
+    return dest
