@@ -1,0 +1,302 @@
+"""Generation off the GUI thread.
+
+`GenerationWorker` lives on its own QThread and owns the loaded model and the `ChatEngine`
+(the runtime insists that the thread which created an Engine makes every call on it).
+`GenerationService` is the GUI-side handle: it starts the thread, forwards requests as queued
+signals carrying frozen dataclasses, and stops a reply by setting the request's CancelToken
+directly, because a queued "stop" signal would wait behind the running generation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
+
+from app.core.chat import (
+    CancelToken,
+    ChatMessage,
+    FinishReason,
+    GenerationOptions,
+    GenerationResult,
+    TextDelta,
+)
+from app.core.engine import ChatEngine, LoadedModel, load_model
+from app.core.errors import AppError
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL_S = 0.016
+"""Streamed text is sent to the GUI at most about once a frame: per-token signals at 250 tok/s
+kept the GUI thread 19% busy, batching every 16-33 ms cut that to 3-5% (measured)."""
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """Load a model folder on a provider."""
+
+    path: str
+    provider: str = "auto"
+    context_cap: int | None = None
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Generate one reply. The cancel token is shared with the GUI, which sets it on Stop."""
+
+    request_id: int
+    messages: tuple[ChatMessage, ...]
+    options: GenerationOptions
+    cancel: CancelToken = field(default_factory=CancelToken)
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """What the GUI shows about the loaded model (no runtime objects cross threads)."""
+
+    name: str
+    path: str
+    provider: str
+    provider_label: str
+    context_tokens: int
+    load_seconds: float
+    fallbacks: tuple[str, ...]
+
+
+class GenerationWorker(QObject):
+    """Runs model loading and generation on the thread it is moved to.
+
+    Signals:
+        model_loaded(ModelStatus)
+        model_load_failed(str): a message for the user
+        model_unloaded()
+        text_generated(int, str, int): request id, new text, tokens so far
+        finished(int, GenerationResult)
+        failed(int, str): request id, message for the user
+    """
+
+    model_loaded = Signal(object)
+    model_load_failed = Signal(str)
+    model_unloaded = Signal()
+    text_generated = Signal(int, str, int)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loaded: LoadedModel | None = None
+        self._engine: ChatEngine | None = None
+
+    @Slot(object)
+    def load(self, request: LoadRequest) -> None:
+        """Load a model, replacing the current one."""
+        self.unload(quiet=True)
+        try:
+            loaded = load_model(request.path, request.provider, request.context_cap)
+            self._engine = ChatEngine(loaded)
+        except AppError as exc:
+            log.warning("model load failed: %s (%s)", exc, exc.detail)
+            self.model_load_failed.emit(exc.user_message)
+            return
+        except Exception as exc:
+            log.exception("unexpected error loading %s", request.path)
+            self.model_load_failed.emit(f"Unexpected error while loading the model: {exc}")
+            return
+        self._loaded = loaded
+        self.model_loaded.emit(ModelStatus(
+            name=loaded.name, path=str(loaded.path), provider=loaded.provider,
+            provider_label=loaded.provider_label, context_tokens=loaded.context_tokens,
+            load_seconds=loaded.load_seconds, fallbacks=tuple(loaded.fallbacks)))
+
+    @Slot()
+    def unload(self, quiet: bool = False) -> None:
+        """Free the model (on this thread, which owns it)."""
+        if self._engine is not None:
+            self._engine.close()
+        had_model = self._loaded is not None
+        self._engine = None
+        self._loaded = None
+        if had_model and not quiet:
+            self.model_unloaded.emit()
+
+    @Slot(object)
+    def generate(self, request: ChatRequest) -> None:
+        """Stream one reply, batching text into about one signal per frame."""
+        rid = request.request_id
+        if self._engine is None:
+            self.failed.emit(rid, "No model is loaded. Open a model folder first.")
+            return
+        if request.cancel.cancelled:
+            # Stopped before it started: report it without touching the model.
+            self.finished.emit(rid, _cancelled_before_start(self._engine))
+            return
+        pending: list[str] = []
+        last_flush = time.perf_counter()
+        tokens = 0
+        try:
+            for event in self._engine.stream(request.messages, request.options, request.cancel):
+                if isinstance(event, TextDelta):
+                    pending.append(event.text)
+                    tokens = event.generated_tokens
+                    now = time.perf_counter()
+                    if now - last_flush >= FLUSH_INTERVAL_S:
+                        self.text_generated.emit(rid, "".join(pending), tokens)
+                        pending.clear()
+                        last_flush = now
+                else:
+                    if pending:
+                        self.text_generated.emit(rid, "".join(pending), tokens)
+                    self.finished.emit(rid, event)
+        except AppError as exc:
+            log.warning("generation failed: %s (%s)", exc, exc.detail)
+            self.failed.emit(rid, exc.user_message)
+        except Exception as exc:
+            log.exception("unexpected error while generating")
+            self.failed.emit(rid, f"Unexpected error while generating: {exc}")
+
+
+def _cancelled_before_start(engine: ChatEngine) -> GenerationResult:
+    return GenerationResult(
+        text="", token_ids=(), finish_reason=FinishReason.CANCELLED,
+        provider=engine.loaded.provider, prompt_tokens=0, cached_tokens=0, generated_tokens=0,
+        ttft_ms=0.0, tok_s=0.0)
+
+
+class GenerationService(QObject):
+    """The GUI's handle on the generation thread.
+
+    Signals (re-emitted from the worker, on the GUI thread):
+        model_loading(str): path
+        model_loaded(ModelStatus)
+        model_load_failed(str)
+        text_generated(int, str, int)
+        finished(int, GenerationResult)
+        failed(int, str)
+        busy_changed(bool)
+    """
+
+    model_loading = Signal(str)
+    model_loaded = Signal(object)
+    model_load_failed = Signal(str)
+    text_generated = Signal(int, str, int)
+    finished = Signal(int, object)
+    failed = Signal(int, str)
+    busy_changed = Signal(bool)
+
+    _load_requested = Signal(object)
+    _generate_requested = Signal(object)
+    _unload_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._current: ChatRequest | None = None
+        self._loading = False
+        self.model: ModelStatus | None = None
+        self._thread = QThread()
+        self._thread.setObjectName("hearth-generation")
+        self._worker = GenerationWorker()
+        self._worker.moveToThread(self._thread)
+        # Signals between QObjects in different threads are queued automatically; the worker's
+        # slots therefore run on its thread and ours on the GUI thread.
+        self._load_requested.connect(self._worker.load)
+        self._generate_requested.connect(self._worker.generate)
+        self._unload_requested.connect(self._worker.unload)
+        self._worker.model_loaded.connect(self._on_worker_model_loaded)
+        self._worker.model_load_failed.connect(self._on_worker_model_load_failed)
+        self._worker.text_generated.connect(self._on_worker_text_generated)
+        self._worker.finished.connect(self._on_worker_finished)
+        self._worker.failed.connect(self._on_worker_failed)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reply is being generated or a model is loading."""
+        return self._current is not None or self._loading
+
+    @property
+    def current_request_id(self) -> int | None:
+        """The id of the reply being generated, if any."""
+        return self._current.request_id if self._current else None
+
+    def load_model(self, path: str, provider: str = "auto",
+                   context_cap: int | None = None) -> bool:
+        """Start loading a model; False if busy (the caller says so to the user)."""
+        if self.busy:
+            return False
+        self._loading = True
+        self.busy_changed.emit(True)
+        self.model_loading.emit(path)
+        self._load_requested.emit(LoadRequest(path, provider, context_cap))
+        return True
+
+    def unload_model(self) -> None:
+        """Free the model."""
+        self.stop()
+        self.model = None
+        self._unload_requested.emit()
+
+    def send(self, messages: tuple[ChatMessage, ...], options: GenerationOptions) -> int | None:
+        """Start a reply; returns its request id, or None while another reply runs."""
+        if self.busy or self.model is None:
+            return None
+        request = ChatRequest(next(self._ids), tuple(messages), options)
+        self._current = request
+        self.busy_changed.emit(True)
+        self._generate_requested.emit(request)
+        return request.request_id
+
+    def stop(self) -> None:
+        """Stop the current reply; safe to call any number of times."""
+        if self._current is not None:
+            self._current.cancel.cancel()
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Cancel, unload on the worker thread, stop the thread and wait for it."""
+        self.stop()
+        if self._thread.isRunning():
+            # Blocking: the runtime objects must be freed on their own thread before it ends;
+            # the cancel above makes a running reply return within one step.
+            QMetaObject.invokeMethod(self._worker, "unload",
+                                     Qt.ConnectionType.BlockingQueuedConnection)
+        self._thread.quit()
+        if not self._thread.wait(timeout_ms):
+            log.error("generation thread did not stop within %d ms", timeout_ms)
+
+    # -- worker signals (GUI thread) -------------------------------------------------------------
+    @Slot(object)
+    def _on_worker_model_loaded(self, status: ModelStatus) -> None:
+        self._loading = False
+        self.model = status
+        self.model_loaded.emit(status)
+        self.busy_changed.emit(self.busy)
+
+    @Slot(str)
+    def _on_worker_model_load_failed(self, message: str) -> None:
+        self._loading = False
+        self.model = None
+        self.model_load_failed.emit(message)
+        self.busy_changed.emit(self.busy)
+
+    @Slot(int, str, int)
+    def _on_worker_text_generated(self, rid: int, text: str, tokens: int) -> None:
+        if self._current is not None and rid == self._current.request_id:
+            self.text_generated.emit(rid, text, tokens)
+
+    @Slot(int, object)
+    def _on_worker_finished(self, rid: int, result: GenerationResult) -> None:
+        if self._current is not None and rid == self._current.request_id:
+            self._current = None
+            self.finished.emit(rid, result)
+            self.busy_changed.emit(self.busy)
+
+    @Slot(int, str)
+    def _on_worker_failed(self, rid: int, message: str) -> None:
+        if self._current is not None and rid == self._current.request_id:
+            self._current = None
+            self.failed.emit(rid, message)
+            self.busy_changed.emit(self.busy)
