@@ -147,6 +147,7 @@ class StreamingMarkdownView(QWidget):
         self._closed_code: list[str] = []
         self._tail_code: list[str] = []
         self._streaming_code: _StreamingCode | None = None
+        self._tail_shown = ""  # the tail text last rendered
         self._closed = _AutoHeightBrowser(self)
         self._tail = _AutoHeightBrowser(self)
         self._closed.setObjectName("closedBlocks")
@@ -185,6 +186,7 @@ class StreamingMarkdownView(QWidget):
         self._source = [text] if text else []
         self._splitter = BlockSplitter()
         self._streaming_code = None
+        self._tail_shown = ""
         blocks = [*self._splitter.feed(text), *self._splitter.flush()]
         self._closed_blocks = []
         self._closed_code = []
@@ -214,6 +216,7 @@ class StreamingMarkdownView(QWidget):
             return
         self._dark = dark
         self._streaming_code = None
+        self._tail_shown = ""
         blocks = self._closed_blocks
         self._closed_blocks = []
         self._closed_code = []
@@ -271,14 +274,23 @@ class StreamingMarkdownView(QWidget):
                 self._streaming_code = _StreamingCode(doc, fence_language(info), dark=self._dark)
                 self._tail.show()
             self._streaming_code.update(tail)
+            self._tail_shown = ""
             return
         self._streaming_code = None
         if not tail.strip():
             self._tail_code = []
+            self._tail_shown = ""
             if not self._tail.isHidden():
                 self._tail.hide()
                 doc.clear()
             return
+        if tail.lstrip(" ").startswith("|") and (end := tail.rfind("\n")) != -1:
+            # A table is re-rendered whole: per update that would grow with the table, so its
+            # rows appear as they complete.
+            tail = tail[: end + 1]
+            if tail == self._tail_shown:
+                return
+        self._tail_shown = tail
         rendered = render_block_html(tail, dark=self._dark, code_index_start=len(self._closed_code))
         self._tail_code = rendered.code_blocks
         doc.setHtml(rendered.html)

@@ -453,3 +453,16 @@ def test_code_block_closing_and_opening_in_one_delta(view: StreamingMarkdownView
     assert "first" not in tail.toPlainText()
     assert "second()" in tail.toPlainText()
     assert view.code_blocks() == ["first", "second()"]
+
+
+def test_open_table_shows_complete_rows(view: StreamingMarkdownView) -> None:
+    tail = browsers(view)[1]
+    view.append("| Name | Size |\n|---|---|\n| alpha | 1 |\n| bet")
+    assert "alpha" in tail.toPlainText()
+    assert "bet" not in tail.toPlainText()
+    view.append("a | 2 |\n")
+    assert "beta" in tail.toPlainText()
+    view.set_dark(True)
+    assert "beta" in tail.toPlainText()
+    view.finish()
+    assert "beta" in browsers(view)[0].toPlainText()
