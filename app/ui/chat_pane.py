@@ -95,6 +95,9 @@ class ChatPane(QWidget):
         self._scroll.setObjectName("conversation")
         self._scroll.setWidgetResizable(True)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Always on: a scroll bar that comes and goes makes the layout probe every message at a
+        # second width while a reply streams, re-laying out the text for nothing.
+        self._scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self._scroll.setFrameShape(QFrame.Shape.NoFrame)
         container = QWidget()
         container.setObjectName("conversationContent")

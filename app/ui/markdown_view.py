@@ -41,6 +41,7 @@ _INDENT_WIDTH = 22  # px per list level; Qt's 40 pushes nested lists far right
 # where its text starts, so a margin or an indent would move the background along.
 _CODE_PADDING = " "
 _CODE_MARGIN = 6.0
+_SAME_WIDTH_PX = 4
 _RULER = QTextFormat.Property.BlockTrailingHorizontalRulerWidth  # an <hr> is an empty paragraph
 
 
@@ -82,7 +83,12 @@ class _AutoHeightBrowser(QTextBrowser):
         margins = self.contentsMargins()
         text_width = max(1, width - margins.left() - margins.right())
         extra = margins.top() + margins.bottom()
-        if not self.isVisible() or text_width == self.viewport().width():
+        shown = self.viewport().width()
+        if not self.isVisible() or abs(text_width - shown) <= _SAME_WIDTH_PX:
+            # Frames and scroll-bar probes ask for a pixel or two more or less than the width
+            # shown; re-laying the document out for those costs O(document) per update, and the
+            # answer differs by at most a wrapped word that the next real resize corrects.
+            text_width = shown if self.isVisible() else text_width
             # Laying out for the width shown is never wasted: QTextEdit sets it on resize.
             if doc.textWidth() != text_width:
                 doc.setTextWidth(text_width)
