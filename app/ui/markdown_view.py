@@ -468,6 +468,10 @@ def _append_html(doc: QTextDocument, html: str) -> None:
         fix.deletePreviousChar()
         fix.setBlockFormat(last_format)
         fix.setBlockCharFormat(last_char_format)
+        # Qt leaves the joined paragraph before a table un-laid-out (zero height: the text
+        # vanished on screen); mark it dirty so the layout runs for it again.
+        joined = fix.block()
+        doc.markContentsDirty(joined.position(), joined.length())
 
 
 def _set_html(doc: QTextDocument, html: str) -> None:

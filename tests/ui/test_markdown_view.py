@@ -466,3 +466,18 @@ def test_open_table_shows_complete_rows(view: StreamingMarkdownView) -> None:
     assert "beta" in tail.toPlainText()
     view.finish()
     assert "beta" in browsers(view)[0].toPlainText()
+
+
+@pytest.mark.parametrize("block", ["```python\nx = 1\n```\n", "| a | b |\n|---|---|\n| 1 | 2 |\n"])
+def test_paragraph_before_a_streamed_table_stays_visible(
+    view: StreamingMarkdownView, block: str
+) -> None:
+    # Regression: joining the paragraph before an appended table left it laid out with zero
+    # height, so the first line of an answer vanished from the screen.
+    for piece in ("Here is a ", "paragraph:\n\n", *block):
+        view.append(piece)
+    view.finish()
+    doc = view._closed.document()
+    first = doc.firstBlock()
+    assert first.text() == "Here is a paragraph:"
+    assert doc.documentLayout().blockBoundingRect(first).height() > 0
