@@ -191,15 +191,7 @@ class StreamingMarkdownView(QWidget):
         """Show a complete message (from history), replacing everything."""
         self._source = [text] if text else []
         self._splitter = BlockSplitter()
-        self._streaming_code = None
-        self._tail_shown = ""
-        blocks = [*self._splitter.feed(text), *self._splitter.flush()]
-        self._closed_blocks = []
-        self._closed_code = []
-        self._closed.document().clear()
-        self._closed.hide()
-        self._add_closed(blocks)
-        self._render_tail()
+        self._rerender([*self._splitter.feed(text), *self._splitter.flush()])
 
     def markdown(self) -> str:
         """The message's Markdown source exactly as received so far."""
@@ -221,9 +213,12 @@ class StreamingMarkdownView(QWidget):
         if dark == self._dark:
             return
         self._dark = dark
+        self._rerender(self._closed_blocks)
+
+    def _rerender(self, blocks: list[str]) -> None:
+        """Render `blocks` afresh as the closed part, then the tail."""
         self._streaming_code = None
         self._tail_shown = ""
-        blocks = self._closed_blocks
         self._closed_blocks = []
         self._closed_code = []
         self._closed.document().clear()
