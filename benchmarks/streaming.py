@@ -152,7 +152,7 @@ class AppHarness:
                                          temperature=0.0)
         seen: dict[str, Any] = {"deliveries": [], "gaps": [], "stop_at": None}
 
-        def on_text(_rid: int, _text: str, n: int) -> None:
+        def on_text(_rid: int, _text: str, n: int, _reasoning: bool) -> None:
             seen["deliveries"].append((time.perf_counter(), n))
             if stop_after_tokens is not None and seen["stop_at"] is None \
                     and n >= stop_after_tokens:

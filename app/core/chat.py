@@ -22,6 +22,9 @@ class ChatMessage:
     role: Role
     content: str
     token_ids: tuple[int, ...] | None = None
+    reasoning: str = ""
+    """An assistant's reasoning (gpt-oss `analysis`, `<think>` text), kept apart from the answer
+    in `content`."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,11 @@ class GenerationOptions:
     top_k: int = 40
     min_new_tokens: int = 0
     """Ignore end-of-text before this many tokens (benchmarks use it for equal-length replies)."""
+    reasoning_effort: str = "medium"
+    """gpt-oss reasoning effort: low, medium or high (other models ignore it)."""
+    conversation_date: str = ""
+    """ISO date the conversation began (gpt-oss puts it in the prompt); empty means today.
+    A fixed date keeps the prompt's prefix, and with it the KV cache, valid past midnight."""
 
     @property
     def greedy(self) -> bool:
@@ -52,15 +60,21 @@ class FinishReason(StrEnum):
 
 @dataclass(frozen=True)
 class TextDelta:
-    """New text of a streamed reply and how many tokens have been generated so far."""
+    """New text of a streamed reply and how many tokens have been generated so far.
+
+    `reasoning` marks the model's thinking (shown apart from the answer)."""
 
     text: str
     generated_tokens: int
+    reasoning: bool = False
 
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """The outcome of one reply, with the figures the status line and `--json` report."""
+    """The outcome of one reply, with the figures the status line and `--json` report.
+
+    `text` is the answer only; `reasoning` is what the model thought before it (may be empty).
+    """
 
     text: str
     token_ids: tuple[int, ...]
@@ -74,10 +88,13 @@ class GenerationResult:
     dropped_messages: int = 0
     context_full: bool = False
     error: str = ""
+    reasoning: str = ""
+    reasoning_ms: float = 0.0
+    """How long the model thought: from its first reasoning token to its first answer token."""
 
     def as_message(self) -> ChatMessage:
         """The reply as an assistant message carrying its exact token ids."""
-        return ChatMessage("assistant", self.text, self.token_ids)
+        return ChatMessage("assistant", self.text, self.token_ids, self.reasoning)
 
 
 StreamEvent = TextDelta | GenerationResult

@@ -17,9 +17,11 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from app.core import harmony
 from app.core.chat import (
     CancelToken,
     ChatMessage,
@@ -49,6 +51,7 @@ DEFAULT_CONTEXT_CAP = 8192
 """The request's KV cache is allocated for the whole session up front, so a 128k-context model
 would reserve gigabytes it rarely needs; users can raise the cap per model."""
 _SPLICE = "\u2063HEARTH_IDS_{}\u2063"
+ReplyFormat = Literal["harmony", "think", "plain"]
 
 
 @dataclass
@@ -63,6 +66,8 @@ class LoadedModel:
     load_seconds: float
     fallbacks: list[str] = field(default_factory=list)
     """Why preferred providers were skipped, e.g. "CUDA: not installed"."""
+    reply_format: ReplyFormat = "plain"
+    """How replies carry reasoning: gpt-oss harmony channels, `<think>` tags, or not at all."""
     model: og.Model | None = field(default=None, repr=False)
     tokenizer: og.Tokenizer | None = field(default=None, repr=False)
 
@@ -149,13 +154,23 @@ def load_model(path: str | Path, provider: str = "auto",
         loaded = LoadedModel(
             path=folder, name=folder.name, model_type=str(model.type), provider=name,
             context_tokens=context, load_seconds=time.perf_counter() - started,
-            fallbacks=fallbacks, model=model, tokenizer=tokenizer)
+            fallbacks=fallbacks, reply_format=reply_format(folder), model=model,
+            tokenizer=tokenizer)
         _check_chat_template(loaded)
         log.info("loaded %s on %s in %.2f s (context %d)", folder, name, loaded.load_seconds,
                  context)
         return loaded
     raise ProviderUnavailableError("No execution provider could load this model: "
                                    + "; ".join(fallbacks))
+
+
+def reply_format(folder: Path) -> ReplyFormat:
+    """Tell from a model folder's files (never its name) how its replies carry reasoning."""
+    if harmony.is_harmony_model(folder):
+        return "harmony"
+    if "<think>" in harmony.chat_template_text(folder):
+        return "think"
+    return "plain"
 
 
 def _create_model(og: Any, folder: Path, provider: str, context: int) -> og.Model:
@@ -213,12 +228,27 @@ def render_prompt_text(loaded: LoadedModel, messages: Sequence[ChatMessage],
         payload, add_generation_prompt=add_generation_prompt))
 
 
+class PromptRenderer(Protocol):
+    """Turns a conversation into prompt token ids for one model family."""
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`."""
+        ...
+
+    def render(self, messages: Sequence[ChatMessage], options: GenerationOptions | None = None,
+               keep_analysis_last: int = 0) -> list[int]:
+        """The conversation plus the generation prompt, as token ids."""
+        ...
+
+
 class TemplatePromptRenderer:
     """Renders a conversation to token ids with the model's chat template.
 
     Assistant messages that carry the ids the model generated are spliced in as those ids:
     the rendered prompt is then an exact extension of what the request already holds, so the
-    next turn only prefills its new tokens.
+    next turn only prefills its new tokens. (For `<think>` models those ids include the
+    reasoning, which their templates would drop from history: the same trade as for gpt-oss,
+    see HarmonyPromptRenderer.)
     """
 
     def __init__(self, loaded: LoadedModel) -> None:
@@ -230,12 +260,15 @@ class TemplatePromptRenderer:
         self._bos = int(tok.bos_token_id)
         # Llama-style tokenizers prepend BOS on every encode(); only the first segment keeps it.
         self._adds_bos = len(probe) >= 2 and probe[0] == self._bos
+        self.last_text = ""
+        """The last prompt rendered, as text (think models: did it open a <think> block?)."""
 
     def encode(self, text: str) -> list[int]:
         """Token ids of `text` (no BOS handling)."""
         return [int(t) for t in self._tok.encode(text)]
 
-    def render(self, messages: Sequence[ChatMessage]) -> list[int]:
+    def render(self, messages: Sequence[ChatMessage], options: GenerationOptions | None = None,
+               keep_analysis_last: int = 0) -> list[int]:
         """The whole conversation plus the generation prompt, as token ids."""
         spliced: list[ChatMessage] = []
         id_parts: list[tuple[int, ...]] = []
@@ -246,6 +279,7 @@ class TemplatePromptRenderer:
             else:
                 spliced.append(m)
         text = render_prompt_text(self._loaded, spliced)
+        self.last_text = text
         out: list[int] = []
         for i, ids in enumerate(id_parts):
             before, text = text.split(_SPLICE.format(i), 1)
@@ -261,6 +295,96 @@ class TemplatePromptRenderer:
         if self._adds_bos and out and ids and ids[0] == self._bos:
             ids = ids[1:]
         out.extend(ids)
+
+
+class HarmonyPromptRenderer:
+    """Renders a conversation in gpt-oss's harmony format (app.core.harmony) to token ids.
+
+    The drop rule and the KV cache pull apart: the spec removes a turn's `analysis` from history
+    once it has a `final` answer, but the request holds those analysis tokens, and with the
+    Engine API a rewind re-reads the whole history (measured 17.7x slower at turn 10 on the CPU).
+    So the engine keeps the analysis of the turns it generated since its last full render
+    (`keep_analysis_last`), appending cheaply, and renders spec-exact history (every earlier
+    analysis dropped) whenever it has to re-read anyway: regenerate, edit, another conversation,
+    dropped turns, a new engine. The model then sees a little more of its own reasoning than
+    in training; answers are unaffected in practice, and turns stay fast.
+    """
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        tok = loaded.tokenizer
+        assert tok is not None
+        self._tok = tok
+        self.special_ids = harmony.harmony_special_ids(tok)
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text` (special tokens written out map to their single ids)."""
+        return [int(t) for t in self._tok.encode(text)]
+
+    def render(self, messages: Sequence[ChatMessage], options: GenerationOptions | None = None,
+               keep_analysis_last: int = 0) -> list[int]:
+        """The conversation plus `<|start|>assistant`, as token ids."""
+        options = options or GenerationOptions()
+        instructions, items = harmony.items_from_chat(messages)
+        today = (date.fromisoformat(options.conversation_date) if options.conversation_date
+                 else date.today())
+        effort = options.reasoning_effort if options.reasoning_effort in \
+            harmony.REASONING_LEVELS else "medium"
+        segments = harmony.render_segments(
+            items, reasoning=effort, today=today, instructions=instructions,
+            drop_analysis=True, keep_analysis_last=keep_analysis_last)
+        return harmony.encode_segments(segments, self.encode)
+
+
+class _ReplyDecoder:
+    """Turns generated ids into answer and reasoning text for the model's reply format."""
+
+    def __init__(self, loaded: LoadedModel, renderer: PromptRenderer) -> None:
+        tok = loaded.tokenizer
+        assert tok is not None
+        self._parser: harmony.ReplyParser | None = None
+        if isinstance(renderer, HarmonyPromptRenderer):
+            self._decode = harmony.SpecialAwareDecoder(tok, renderer.special_ids.values()).decode
+            self._parser = harmony.HarmonyStreamParser(renderer.special_ids)
+        else:
+            self._decode = tok.create_stream().decode
+            if loaded.reply_format == "think":
+                opened = isinstance(renderer, TemplatePromptRenderer) and \
+                    harmony.prompt_opens_think(renderer.last_text)
+                self._parser = harmony.ThinkTagParser(starts_in_thinking=opened)
+        self._plain: list[str] = []
+
+    def feed(self, token: int) -> list[tuple[str, bool]]:
+        """(text, is_reasoning) pieces that `token` completes."""
+        text = str(self._decode(token))
+        if self._parser is None:
+            if text:
+                self._plain.append(text)
+                return [(text, False)]
+            return []
+        return self._pieces(self._parser.feed(token, text))
+
+    def finish(self, stopped: bool) -> list[tuple[str, bool]]:
+        """Pieces held back until the end (a partial tag or header)."""
+        return self._pieces(self._parser.finish(stopped=stopped)) if self._parser else []
+
+    @property
+    def answer(self) -> str:
+        """The answer text (tool calls and reasoning excluded)."""
+        return self._parser.answer if self._parser else "".join(self._plain)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text."""
+        return self._parser.reasoning if self._parser else ""
+
+    @staticmethod
+    def _pieces(events: list[harmony.ParseEvent]) -> list[tuple[str, bool]]:
+        out: list[tuple[str, bool]] = []
+        for ev in events:
+            if isinstance(ev, harmony.TextDelta) and ev.text and (ev.is_answer or
+                                                                  ev.is_reasoning):
+                out.append((ev.text, ev.is_reasoning))
+        return out
 
 
 class _RequestMirror:
@@ -308,14 +432,20 @@ class ChatEngine:
         self.loaded = loaded
         self._engine = og.Engine(loaded.model)
         self._buffer = self._engine.create_event_buffer(64)
-        self.renderer = TemplatePromptRenderer(loaded)
+        self.renderer: PromptRenderer = (
+            HarmonyPromptRenderer(loaded) if loaded.reply_format == "harmony"
+            else TemplatePromptRenderer(loaded))
         self._mirror = _RequestMirror()
         self._drop_count = 0
+        # gpt-oss: assistant turns whose analysis the request holds (HarmonyPromptRenderer).
+        self._kept_turns = 0
+        self._prompt_keeps = 0
 
     # -- public API ----------------------------------------------------------------------------
-    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+    def count_tokens(self, messages: Sequence[ChatMessage],
+                     options: GenerationOptions | None = None) -> int:
         """Prompt length of `messages` in tokens, generation prompt included."""
-        return len(self.renderer.render(messages))
+        return len(self.renderer.render(messages, options))
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
                cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
@@ -331,11 +461,12 @@ class ChatEngine:
         tid, cached = self._begin_turn(prompt, options)
         mirror = self._mirror
 
-        stream = self.loaded.tokenizer.create_stream()  # type: ignore[union-attr]
+        decoder = _ReplyDecoder(self.loaded, self.renderer)
         generated: list[int] = []
-        pieces: list[str] = []
         first_at: float | None = None
         last_at = started
+        thought_at: float | None = None
+        answered_at: float | None = None
         finish: Any = None
         error_code = ""
         cancel_sent = False
@@ -359,10 +490,12 @@ class ChatEngine:
                         if first_at is None:
                             first_at = last_at
                         generated.append(token)
-                        text = stream.decode(token)
-                        if text:
-                            pieces.append(text)
-                            yield TextDelta(text, len(generated))
+                        for text, is_reasoning in decoder.feed(token):
+                            if is_reasoning and thought_at is None:
+                                thought_at = last_at
+                            if not is_reasoning and answered_at is None:
+                                answered_at = last_at
+                            yield TextDelta(text, len(generated), is_reasoning)
                     if ev.flags & og.EngineEventFlags.TURN_FINISHED:
                         finish = ev.finish_reason
                         if finish == og.FinishReason.FAILED:
@@ -375,20 +508,27 @@ class ChatEngine:
                 # The caller abandoned the stream mid-turn: the request is in an unknown state.
                 mirror.broken = True
         reason_name = getattr(finish, "name", str(finish))
+        for text, is_reasoning in decoder.finish(stopped=reason_name in ("EOS", "STOP_STRING")):
+            yield TextDelta(text, len(generated), is_reasoning)
         reason = _FINISH.get(reason_name, FinishReason.ERROR)
         if reason is FinishReason.ERROR:
             mirror.broken = True
             error_code = error_code or reason_name
+        # The turn just generated is in the request with its analysis (harmony: see
+        # HarmonyPromptRenderer); a broken request is re-rendered in full next time.
+        self._kept_turns = 0 if mirror.broken else self._prompt_keeps + 1
         n = len(generated)
         ttft = ((first_at or last_at) - started) * 1000.0
         decode_s = last_at - first_at if first_at is not None else 0.0
         tok_s = (n - 1) / decode_s if n > 1 and decode_s > 0 else 0.0
+        thought_ms = ((answered_at or last_at) - thought_at) * 1000.0 if thought_at else 0.0
         yield GenerationResult(
-            text="".join(pieces), token_ids=tuple(generated), finish_reason=reason,
+            text=decoder.answer, token_ids=tuple(generated), finish_reason=reason,
             provider=self.loaded.provider, prompt_tokens=len(prompt), cached_tokens=cached,
             generated_tokens=n, ttft_ms=ttft, tok_s=tok_s, dropped_messages=dropped,
             context_full=reason_name == "MAX_SESSION_TOKENS",
-            error=f"The runtime failed while generating ({error_code})." if error_code else "")
+            error=f"The runtime failed while generating ({error_code})." if error_code else "",
+            reasoning=decoder.reasoning, reasoning_ms=thought_ms)
 
     def close(self) -> None:
         """Release the request and engine (call on the owning thread)."""
@@ -408,7 +548,7 @@ class ChatEngine:
         """
         limit = self.loaded.context_tokens
         reserve = max(1, min(options.max_new_tokens, limit // 4))
-        prompt = self.renderer.render(messages)
+        prompt = self._render(messages, options)
         if len(prompt) + reserve <= limit:
             self._drop_count = 0
             return prompt, 0
@@ -421,13 +561,13 @@ class ChatEngine:
         target = max(limit // 2, limit - reserve - limit // 4)
         best: tuple[list[int], int] | None = None
         for k in sorted(set(candidates)):
-            trial = self.renderer.render(messages[:head] + body[k:])
+            trial = self._render_exact(messages[:head] + body[k:], options)
             if len(trial) + reserve <= limit:
                 best = (trial, k)
                 if k == self._drop_count or len(trial) <= target:
                     break
         if best is None:
-            last = self.renderer.render(messages[:head] + body[-1:])
+            last = self._render_exact(messages[:head] + body[-1:], options)
             raise ContextOverflowError(
                 f"This message is too long for the model: it needs {len(last)} tokens plus room "
                 f"for a reply, and the context holds {limit}. Shorten it or raise the context "
@@ -435,6 +575,30 @@ class ChatEngine:
         prompt, self._drop_count = best
         log.info("dropped %d oldest messages to fit the context (%d tokens)", best[1], limit)
         return prompt, best[1]
+
+    def _render(self, messages: list[ChatMessage], options: GenerationOptions) -> list[int]:
+        """The prompt, extending what the request holds where the format allows it.
+
+        gpt-oss: first try keeping the analysis of the turns generated since the last full
+        render (then the request only appends); if that is not an extension of the request
+        anyway, render spec-exact history. See HarmonyPromptRenderer for why.
+        """
+        if isinstance(self.renderer, HarmonyPromptRenderer):
+            spliceable = sum(1 for m in messages if m.role == "assistant" and m.token_ids)
+            keep = min(self._kept_turns, spliceable)
+            if keep:
+                prompt = self.renderer.render(messages, options, keep)
+                held = self._mirror.tokens
+                if len(prompt) > len(held) and prompt[:len(held)] == held \
+                        and not self._mirror.broken:
+                    self._prompt_keeps = keep
+                    return prompt
+        return self._render_exact(messages, options)
+
+    def _render_exact(self, messages: list[ChatMessage],
+                      options: GenerationOptions) -> list[int]:
+        self._prompt_keeps = 0
+        return self.renderer.render(messages, options)
 
     def _turn_options(self, options: GenerationOptions, prompt_len: int) -> og.TurnOptions:
         opts = self._og.TurnOptions(self._mirror.request)

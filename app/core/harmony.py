@@ -901,7 +901,7 @@ def is_harmony_model(model_dir: Path) -> bool:
     config = _read_json(model_dir / "genai_config.json")
     model = config.get("model") if isinstance(config, dict) else None
     model_type = str(model.get("type", "")).lower() if isinstance(model, dict) else ""
-    return model_type in GPT_OSS_MODEL_TYPES or CHANNEL in _chat_template(model_dir)
+    return model_type in GPT_OSS_MODEL_TYPES or CHANNEL in chat_template_text(model_dir)
 
 
 def _read_json(path: Path) -> Any:
@@ -928,7 +928,8 @@ def _tokenizer_specials(model_dir: Path) -> set[str]:
     return found
 
 
-def _chat_template(model_dir: Path) -> str:
+def chat_template_text(model_dir: Path) -> str:
+    """The model folder's chat template: chat_template.jinja, else tokenizer_config.json's."""
     try:
         return (model_dir / "chat_template.jinja").read_text(encoding="utf-8")
     except OSError:

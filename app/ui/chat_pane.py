@@ -327,8 +327,9 @@ class ChatPane(QWidget):
         self.show_error(message)
         self.error_occurred.emit(message)
 
-    @Slot(int, str, int)
-    def _on_service_text_generated(self, rid: int, text: str, tokens: int) -> None:
+    @Slot(int, str, int, bool)
+    def _on_service_text_generated(self, rid: int, text: str, tokens: int,
+                                   reasoning: bool) -> None:
         if rid != self._request_id or self._streaming is None:
             return  # a stale reply (e.g. after New chat)
         self._streaming.append(text)

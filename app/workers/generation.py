@@ -64,6 +64,8 @@ class ModelStatus:
     context_tokens: int
     load_seconds: float
     fallbacks: tuple[str, ...]
+    reply_format: str = "plain"
+    """harmony (gpt-oss: reasoning effort applies), think (<think> tags) or plain."""
 
 
 class GenerationWorker(QObject):
@@ -73,7 +75,8 @@ class GenerationWorker(QObject):
         model_loaded(ModelStatus)
         model_load_failed(str): a message for the user
         model_unloaded()
-        text_generated(int, str, int): request id, new text, tokens so far
+        text_generated(int, str, int, bool): request id, new text, tokens so far, whether the
+            text is reasoning (shown apart) rather than answer
         finished(int, GenerationResult)
         failed(int, str): request id, message for the user
     """
@@ -81,7 +84,7 @@ class GenerationWorker(QObject):
     model_loaded = Signal(object)
     model_load_failed = Signal(str)
     model_unloaded = Signal()
-    text_generated = Signal(int, str, int)
+    text_generated = Signal(int, str, int, bool)
     finished = Signal(int, object)
     failed = Signal(int, str)
 
@@ -109,7 +112,8 @@ class GenerationWorker(QObject):
         self.model_loaded.emit(ModelStatus(
             name=loaded.name, path=str(loaded.path), provider=loaded.provider,
             provider_label=loaded.provider_label, context_tokens=loaded.context_tokens,
-            load_seconds=loaded.load_seconds, fallbacks=tuple(loaded.fallbacks)))
+            load_seconds=loaded.load_seconds, fallbacks=tuple(loaded.fallbacks),
+            reply_format=loaded.reply_format))
 
     @Slot()
     def unload(self, quiet: bool = False) -> None:
@@ -134,21 +138,27 @@ class GenerationWorker(QObject):
             self.finished.emit(rid, _cancelled_before_start(self._engine))
             return
         pending: list[str] = []
+        pending_reasoning = False
         last_flush = 0.0  # the first text goes out at once: time to first token is felt most
         tokens = 0
         try:
             for event in self._engine.stream(request.messages, request.options, request.cancel):
                 if isinstance(event, TextDelta):
+                    if pending and event.reasoning != pending_reasoning:
+                        # Reasoning and answer go out in separate batches, in order.
+                        self.text_generated.emit(rid, "".join(pending), tokens, pending_reasoning)
+                        pending.clear()
                     pending.append(event.text)
+                    pending_reasoning = event.reasoning
                     tokens = event.generated_tokens
                     now = time.perf_counter()
                     if now - last_flush >= FLUSH_INTERVAL_S:
-                        self.text_generated.emit(rid, "".join(pending), tokens)
+                        self.text_generated.emit(rid, "".join(pending), tokens, pending_reasoning)
                         pending.clear()
                         last_flush = now
                 else:
                     if pending:
-                        self.text_generated.emit(rid, "".join(pending), tokens)
+                        self.text_generated.emit(rid, "".join(pending), tokens, pending_reasoning)
                     self.finished.emit(rid, event)
         except AppError as exc:
             log.warning("generation failed: %s (%s)", exc, exc.detail)
@@ -172,7 +182,7 @@ class GenerationService(QObject):
         model_loading(str): path
         model_loaded(ModelStatus)
         model_load_failed(str)
-        text_generated(int, str, int)
+        text_generated(int, str, int, bool): id, text, tokens so far, is reasoning
         finished(int, GenerationResult)
         failed(int, str)
         busy_changed(bool)
@@ -181,7 +191,7 @@ class GenerationService(QObject):
     model_loading = Signal(str)
     model_loaded = Signal(object)
     model_load_failed = Signal(str)
-    text_generated = Signal(int, str, int)
+    text_generated = Signal(int, str, int, bool)
     finished = Signal(int, object)
     failed = Signal(int, str)
     busy_changed = Signal(bool)
@@ -282,10 +292,11 @@ class GenerationService(QObject):
         self.model_load_failed.emit(message)
         self.busy_changed.emit(self.busy)
 
-    @Slot(int, str, int)
-    def _on_worker_text_generated(self, rid: int, text: str, tokens: int) -> None:
+    @Slot(int, str, int, bool)
+    def _on_worker_text_generated(self, rid: int, text: str, tokens: int,
+                                  reasoning: bool) -> None:
         if self._current is not None and rid == self._current.request_id:
-            self.text_generated.emit(rid, text, tokens)
+            self.text_generated.emit(rid, text, tokens, reasoning)
 
     @Slot(int, object)
     def _on_worker_finished(self, rid: int, result: GenerationResult) -> None:

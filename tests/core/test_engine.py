@@ -291,18 +291,30 @@ def test_prompt_longer_than_context_is_a_clear_error(llama: LoadedModel) -> None
     assert result.error == ""
 
 
-def test_gptoss_multiturn_stays_correct(gptoss: LoadedModel) -> None:
-    # The fixture's template renders history as a `final` message while the model writes its
-    # own channel header, so the prefix differs and the engine rewinds: slower, still correct.
-    # Reuse for gpt-oss comes with the harmony renderer (issue 3).
+def test_gptoss_second_turn_appends_to_the_cache(gptoss: LoadedModel) -> None:
+    # The turn just generated is kept whole (analysis included) so turn 2 only appends.
     engine = ChatEngine(gptoss)
     history = [ChatMessage("user", "Hi")]
     _, first = run(engine, history)
     history += [first.as_message(), ChatMessage("user", "Again")]
     _, second = run(engine, history)
+    engine.close()
+    assert second.error == ""
+    assert second.cached_tokens == first.prompt_tokens + first.generated_tokens
+
+
+def test_gptoss_regenerate_renders_spec_exact_history(gptoss: LoadedModel) -> None:
+    engine = ChatEngine(gptoss)
+    history = [ChatMessage("user", "Hi")]
+    _, first = run(engine, history)
+    history += [first.as_message(), ChatMessage("user", "Again")]
+    run(engine, history)
+    _, again = run(engine, history)  # regenerate: the request must rewind anyway
     fresh = ChatEngine(gptoss)
     _, reference = run(fresh, history)
     engine.close()
     fresh.close()
-    assert second.error == ""
-    assert second.token_ids == reference.token_ids
+    assert again.cached_tokens == 0
+    # Both re-read the history in the spec's form, so greedy decoding gives the same reply.
+    assert again.token_ids == reference.token_ids
+    assert again.prompt_tokens == reference.prompt_tokens

@@ -38,8 +38,8 @@ def test_load_and_stream_on_the_worker_thread(qtbot: QtBot, service: GenerationS
     assert status.context_tokens == 512
     chunks: list[str] = []
     threads: set[int] = set()
-    service.text_generated.connect(lambda _rid, text, _n: (chunks.append(text),
-                                                           threads.add(threading.get_ident())))
+    service.text_generated.connect(lambda _rid, text, _n, _r: (chunks.append(text),
+                                                               threads.add(threading.get_ident())))
     with qtbot.waitSignal(service.finished, timeout=30_000) as blocker:
         rid = service.send((ChatMessage("user", "Hello"),), GenerationOptions(
             max_new_tokens=32, temperature=0.0))
@@ -66,7 +66,7 @@ def test_stop_twice_ends_as_cancelled(qtbot: QtBot, service: GenerationService) 
     finished: list[GenerationResult] = []
     service.finished.connect(lambda _rid, result: finished.append(result))
 
-    def stop_on_first_text(_rid: int, _text: str, _n: int) -> None:
+    def stop_on_first_text(_rid: int, _text: str, _n: int, _reasoning: bool) -> None:
         service.stop()
         service.stop()
 
