@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--temperature", type=float, default=0.0,
                      help="0 = deterministic (default); higher = more varied")
     gen.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto")
+    gen.add_argument("--reasoning", choices=("low", "medium", "high"), default="medium",
+                     help="gpt-oss reasoning effort (default medium)")
+    gen.add_argument("--show-reasoning", action="store_true",
+                     help="stream the model's reasoning to stderr")
     gen.add_argument("--json", action="store_true",
                      help="print one JSON object with the reply and its figures")
 
@@ -75,7 +79,8 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     messages = [ChatMessage("system", args.system)] if args.system else []
     messages.append(ChatMessage("user", args.prompt))
     options = GenerationOptions(max_new_tokens=args.max_tokens,
-                                temperature=max(0.0, args.temperature))
+                                temperature=max(0.0, args.temperature),
+                                reasoning_effort=args.reasoning)
     cancel = CancelToken()
     # Ctrl+C stops the reply like the Stop button: the partial reply is kept and reported.
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
@@ -87,7 +92,12 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         result: GenerationResult | None = None
         for event in engine.stream(messages, options, cancel):
             if isinstance(event, TextDelta):
-                if not args.json:
+                # The answer goes to stdout; reasoning only to stderr and only when asked.
+                if event.reasoning:
+                    if args.show_reasoning:
+                        err.write(event.text)
+                        err.flush()
+                elif not args.json:
                     out.write(event.text)
                     out.flush()
             else:
@@ -102,9 +112,13 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if result.dropped_messages:
         err.write(f"hearth: dropped {result.dropped_messages} oldest messages to fit the "
                   "context window\n")
+    if args.show_reasoning and result.reasoning:
+        err.write("\n")
     if args.json:
         out.write(json.dumps({
             "text": result.text,
+            "reasoning": result.reasoning,
+            "reasoning_ms": round(result.reasoning_ms, 1),
             "finish_reason": str(result.finish_reason),
             "provider": result.provider,
             "model": loaded.name,

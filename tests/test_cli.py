@@ -174,3 +174,35 @@ def test_japanese_paths_for_model_and_data(tmp_path: Path) -> None:
     result = json.loads(proc.stdout.splitlines()[-1])
     assert result["model"] == "モデル"
     assert result["generated_tokens"] > 0
+
+
+def test_generate_gptoss_reports_reasoning_apart() -> None:
+    proc = hearth(
+        "generate",
+        "--model",
+        str(TINY_GPTOSS),
+        "--prompt",
+        "Hi",
+        "--max-tokens",
+        "16",
+        "--provider",
+        "cpu",
+        "--reasoning",
+        "high",
+        "--show-reasoning",
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert isinstance(result["reasoning"], str)
+    assert isinstance(result["text"], str)
+    assert "<|channel|>" not in result["text"]
+    # Reasoning never reaches stdout; with --show-reasoning it streams to stderr.
+    if result["reasoning"]:
+        assert result["reasoning"].strip() in proc.stderr
+
+
+def test_generate_rejects_unknown_reasoning_level() -> None:
+    proc = hearth("generate", "--model", str(TINY_GPTOSS), "--prompt", "Hi", "--reasoning", "max")
+    assert proc.returncode == 2
+    assert "invalid choice" in proc.stderr
