@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+import gc
+
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -24,12 +26,66 @@ PROVIDER_ITEMS = (("auto", "Auto (GPU if available)"), ("cpu", "CPU"), ("cuda", 
                   ("dml", "DirectML (Windows GPU)"))
 
 
+class GuiThreadGarbageCollector(QObject):
+    """Runs Python's cycle collector on the GUI thread only, from a timer, while it is started.
+
+    Left automatic, a collection runs on whichever thread happens to allocate, the generation
+    thread included. PySide 6.12 releases the GIL in the middle of destroying a widget's
+    children; a collection on another thread at that moment walks the half-destroyed wrapper
+    tree and crashes (the window tests segfaulted in 5 runs of 16, in gc's traverse on the
+    generation thread while the GUI thread deleted message widgets; Regenerate and New chat do
+    that while a reply may still be running). Anki disables automatic collection for the same
+    reason and collects from its main thread.
+    """
+
+    INTERVAL_MS = 500
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._was_enabled = gc.isenabled()
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def start(self) -> None:
+        """Turn automatic collection off and collect from the timer instead."""
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Collect once more and give collection back to Python, as it was before start."""
+        if not self._timer.isActive():
+            return
+        self._timer.stop()
+        gc.collect()
+        if self._was_enabled:
+            gc.enable()
+
+    @Slot()
+    def _on_timer_timeout(self) -> None:
+        # The generations Python itself would have collected by now, youngest first.
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        generation = -1
+        for gen in range(3):
+            if counts[gen] > thresholds[gen]:
+                generation = gen
+        if generation >= 0:
+            gc.collect(generation)
+
+
 class MainWindow(QMainWindow):
-    """Hearth's window. It owns no model: the GenerationService does, on its own thread."""
+    """Hearth's window. It owns no model: the GenerationService does, on its own thread.
+
+    While it is open, Python's garbage collector runs on the GUI thread only (see
+    `GuiThreadGarbageCollector`).
+    """
 
     def __init__(self, service: GenerationService) -> None:
         super().__init__()
         self._service = service
+        self.garbage_collector = GuiThreadGarbageCollector(self)
+        self.garbage_collector.start()
         self.setWindowTitle("Hearth")
         self.resize(1000, 760)
 
@@ -115,4 +171,5 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Stop a streaming reply at once; the thread itself is shut down by the app.
         self._service.stop()
+        self.garbage_collector.stop()
         super().closeEvent(event)

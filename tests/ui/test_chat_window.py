@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -148,3 +150,21 @@ def test_closing_mid_reply_stops_cleanly(qtbot: QtBot) -> None:
     win.close()
     service.shutdown(timeout_ms=10_000)
     assert not service._thread.isRunning()
+
+
+def test_garbage_is_collected_on_the_gui_thread_while_the_window_is_open(
+        qtbot: QtBot, window: MainWindow) -> None:
+    # A collection on the generation thread can crash PySide while the GUI thread deletes
+    # widgets (see GuiThreadGarbageCollector): the window collects from its own timer instead.
+    assert not gc.isenabled()
+    ref = weakref.ref(_Cycle())  # a cycle: only the collector frees it
+    for _ in range(gc.get_threshold()[0] + 1):  # enough garbage to be worth a collection
+        _Cycle()
+    qtbot.waitUntil(lambda: ref() is None, timeout=5_000)
+    window.close()
+    assert gc.isenabled()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
