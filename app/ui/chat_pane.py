@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal, Slot
+from dataclasses import replace
+from datetime import date
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QKeyEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -22,6 +26,12 @@ from app.workers.generation import GenerationService, ModelStatus
 
 STICKY_BOTTOM_PX = 24
 """Follow new text only while the user is this close to the bottom; otherwise leave them be."""
+
+REASONING_EFFORTS = (("low", QT_TRANSLATE_NOOP("ChatPane", "Low")),
+                     ("medium", QT_TRANSLATE_NOOP("ChatPane", "Medium")),
+                     ("high", QT_TRANSLATE_NOOP("ChatPane", "High")))
+"""gpt-oss reasoning efforts: the value sent, and the label (translated where it is shown)."""
+DEFAULT_REASONING_EFFORT = "medium"
 
 
 class _InputBox(QPlainTextEdit):
@@ -45,7 +55,10 @@ class ChatPane(QWidget):
     """One conversation with the loaded model.
 
     It keeps the conversation as `ChatMessage`s (assistant replies with their exact token ids,
-    so the engine can reuse its cache) and a widget per message.
+    so the engine can reuse its cache, and their reasoning apart from the answer) and a widget
+    per message. `options` holds the sampling settings; each request gets them with this
+    conversation's reasoning effort (gpt-oss) and the date it began, which stays fixed so the
+    prompt's prefix, and the model's cache, stay valid past midnight.
 
     Signals:
         open_model_requested()
@@ -63,6 +76,7 @@ class ChatPane(QWidget):
         self._streaming: MessageWidget | None = None
         self._request_id: int | None = None
         self._system_prompt = ""
+        self._conversation_date = ""  # set by the first request of a conversation
         self.options = GenerationOptions()
         self._build()
         service.model_loading.connect(self._on_service_model_loading)
@@ -121,6 +135,8 @@ class ChatPane(QWidget):
         composer.setObjectName("composer")
         row = QHBoxLayout(composer)
         row.setContentsMargins(16, 10, 16, 10)
+        editor = QVBoxLayout()
+        editor.setSpacing(6)
         self.input = _InputBox()
         self.input.setObjectName("messageInput")
         self.input.setPlaceholderText(self.tr("Message the model (Enter to send, Shift+Enter for "
@@ -130,7 +146,9 @@ class ChatPane(QWidget):
         self.input.setFixedHeight(72)
         self.input.submitted.connect(self.send_or_stop)
         self.input.textChanged.connect(self._update_controls)
-        row.addWidget(self.input, 1)
+        editor.addWidget(self.input)
+        editor.addWidget(self._build_effort_row())
+        row.addLayout(editor, 1)
         buttons = QVBoxLayout()
         self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setObjectName("primaryButton")
@@ -149,6 +167,32 @@ class ChatPane(QWidget):
         self.status.setAccessibleName(self.tr("Status"))
         layout.addWidget(self.status)
         self._set_status(self.tr("No model loaded"))
+
+    def _build_effort_row(self) -> QWidget:
+        # Shown only for models whose prompt takes an effort (gpt-oss: reply_format "harmony").
+        self._effort_row = QWidget()
+        self._effort_row.setObjectName("effortRow")
+        line = QHBoxLayout(self._effort_row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.setSpacing(6)
+        tip = self.tr("How long the model thinks before it answers. More effort means longer "
+                      "thinking and usually better answers to hard questions; less is faster.")
+        label = QLabel(self.tr("Reasoning effort"))
+        label.setObjectName("effortLabel")
+        label.setToolTip(tip)
+        line.addWidget(label)
+        self.effort_combo = QComboBox()
+        self.effort_combo.setObjectName("effortCombo")
+        self.effort_combo.setAccessibleName(self.tr("Reasoning effort"))
+        self.effort_combo.setToolTip(tip)
+        for key, text in REASONING_EFFORTS:
+            self.effort_combo.addItem(self.tr(str(text)), key)
+        label.setBuddy(self.effort_combo)
+        self.effort_combo.setCurrentIndex(self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
+        line.addWidget(self.effort_combo)
+        line.addStretch(1)
+        self._effort_row.hide()
+        return self._effort_row
 
     def _build_empty_state(self) -> QWidget:
         page = QWidget()
@@ -189,6 +233,16 @@ class ChatPane(QWidget):
     def message_widgets(self) -> tuple[MessageWidget, ...]:
         """The message widgets, oldest first."""
         return tuple(self._widgets)
+
+    @property
+    def reasoning_effort(self) -> str:
+        """This conversation's reasoning effort: low, medium or high (gpt-oss only)."""
+        return str(self.effort_combo.currentData())
+
+    @property
+    def effort_available(self) -> bool:
+        """Whether the loaded model takes a reasoning effort (the control is offered)."""
+        return not self._effort_row.isHidden()
 
     def set_system_prompt(self, text: str) -> None:
         """Instructions sent with every turn of this conversation."""
@@ -231,6 +285,8 @@ class ChatPane(QWidget):
         self._request_id = None
         self._streaming = None
         self._messages.clear()
+        self._conversation_date = ""
+        self.effort_combo.setCurrentIndex(self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
         for widget in self._widgets:
             widget.deleteLater()
         self._widgets.clear()
@@ -255,11 +311,17 @@ class ChatPane(QWidget):
         head = (ChatMessage("system", self._system_prompt),) if self._system_prompt else ()
         return head + tuple(self._messages)
 
+    def _request_options(self) -> GenerationOptions:
+        if not self._conversation_date:
+            self._conversation_date = date.today().isoformat()
+        return replace(self.options, reasoning_effort=self.reasoning_effort,
+                       conversation_date=self._conversation_date)
+
     def _start_reply(self) -> None:
         model = self._service.model
         title = model.name if model else self.tr("Assistant")
         self._streaming = self._add_widget("assistant", title)
-        self._request_id = self._service.send(self._conversation(), self.options)
+        self._request_id = self._service.send(self._conversation(), self._request_options())
         if self._request_id is None:
             self._streaming.finish(note=self.tr("The model is busy; try again."))
             self._streaming = None
@@ -316,6 +378,7 @@ class ChatPane(QWidget):
             model=status.name, provider=status.provider_label, s=status.load_seconds,
             ctx=status.context_tokens)
         self._set_status(line)
+        self._effort_row.setVisible(status.reply_format == "harmony")
         if status.fallbacks:
             self.show_error(self.tr("Running on {provider}. {reasons}").format(
                 provider=status.provider_label, reasons="; ".join(status.fallbacks)))
@@ -324,6 +387,7 @@ class ChatPane(QWidget):
     @Slot(str)
     def _on_service_model_load_failed(self, message: str) -> None:
         self._set_status(self.tr("No model loaded"))
+        self._effort_row.hide()
         self.show_error(message)
         self.error_occurred.emit(message)
 
@@ -332,9 +396,13 @@ class ChatPane(QWidget):
                                    reasoning: bool) -> None:
         if rid != self._request_id or self._streaming is None:
             return  # a stale reply (e.g. after New chat)
-        self._streaming.append(text)
-        self._set_status(self.tr("{model} · generating · {n} tokens").format(
-            model=self._model_status(), n=tokens))
+        if reasoning:
+            self._streaming.append_reasoning(text)
+            line = self.tr("{model} · thinking · {n} tokens")
+        else:
+            self._streaming.append(text)
+            line = self.tr("{model} · generating · {n} tokens")
+        self._set_status(line.format(model=self._model_status(), n=tokens))
 
     @Slot(int, object)
     def _on_service_finished(self, rid: int, result: GenerationResult) -> None:
@@ -356,10 +424,10 @@ class ChatPane(QWidget):
             ).format(n=result.dropped_messages)
         stats = self.tr("{n} tokens · {tps:.1f} tok/s · first token {ttft:.0f} ms").format(
             n=result.generated_tokens, tps=result.tok_s, ttft=result.ttft_ms)
-        widget.finish(stats, note)
+        widget.finish(stats, note, reasoning_ms=result.reasoning_ms)
         if result.finish_reason is FinishReason.ERROR:
-            widget.set_note(note, error=True)
-        if result.token_ids or result.text:
+            widget.set_note(widget.note(), error=True)
+        if result.token_ids or result.text or result.reasoning:
             self._messages.append(result.as_message())
         else:
             # Nothing was generated (stopped at once): drop the empty bubble, keep the question.

@@ -68,6 +68,10 @@ def test_send_streams_a_reply_into_a_message(qtbot: QtBot, window: MainWindow) -
     assert chat.input.toPlainText() == ""
     assert widgets[1].regenerate_button.isVisible()
     assert widgets[1].copy_button.isVisible()
+    # A plain (ChatML) model: no thinking section, no reasoning effort to choose.
+    assert widgets[1].thinking.isHidden()
+    assert reply.reasoning == ""
+    assert not chat.effort_combo.isVisible()
 
 
 def test_shift_enter_makes_a_new_line(qtbot: QtBot, window: MainWindow) -> None:
@@ -93,8 +97,13 @@ def test_stop_button_stops_and_keeps_partial_text(qtbot: QtBot, window: MainWind
     chat = window.chat
     chat.options = GenerationOptions(max_new_tokens=400, temperature=0.0)
     chat.input.setPlainText("A long one please")
-    with qtbot.waitSignal(chat._service.text_generated, timeout=30_000):
+    with qtbot.waitSignal(chat._service.text_generated, timeout=30_000) as first:
         chat.send_button.click()
+    rid, text, tokens, reasoning = first.args
+    assert rid == chat._request_id
+    assert text
+    assert tokens >= 1
+    assert reasoning is False  # the tiny llama has no thinking format
     assert chat.send_button.text() == "Stop"
     with qtbot.waitSignal(chat._service.finished, timeout=30_000) as blocker:
         chat.send_button.click()
