@@ -929,11 +929,16 @@ def _tokenizer_specials(model_dir: Path) -> set[str]:
 
 
 def chat_template_text(model_dir: Path) -> str:
-    """The model folder's chat template: chat_template.jinja, else tokenizer_config.json's."""
+    """The chat template the runtime uses: tokenizer_config.json's, else chat_template.jinja.
+
+    ONNX Runtime GenAI 0.18 prefers the one in tokenizer_config.json when both exist (seen with
+    the test fixtures, which carry both).
+    """
+    config = _read_json(model_dir / "tokenizer_config.json")
+    template = config.get("chat_template") if isinstance(config, dict) else None
+    if isinstance(template, str) and template:
+        return template
     try:
         return (model_dir / "chat_template.jinja").read_text(encoding="utf-8")
     except OSError:
-        pass
-    config = _read_json(model_dir / "tokenizer_config.json")
-    template = config.get("chat_template") if isinstance(config, dict) else None
-    return template if isinstance(template, str) else ""
+        return ""
