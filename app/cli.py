@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -12,9 +13,11 @@ from typing import TextIO
 
 from app import __version__
 from app.core.chat import CancelToken, ChatMessage, GenerationOptions, GenerationResult, TextDelta
-from app.core.errors import AppError
+from app.core.errors import AppError, StorageError
+from app.core.export import export_all, export_conversation, iso
 from app.core.paths import AppPaths
 from app.core.selftest import Check, run_selftest
+from app.core.store import ConversationSettings, Store
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "dml")
 
@@ -41,11 +44,35 @@ def _parser() -> argparse.ArgumentParser:
                      help="stream the model's reasoning to stderr")
     gen.add_argument("--json", action="store_true",
                      help="print one JSON object with the reply and its figures")
+    gen.add_argument("--save", action="store_true",
+                     help="keep the exchange as a new conversation (saved as the reply streams)")
 
     st = sub.add_parser("selftest", help="check that this installation works")
     st.add_argument("--model", help="also load this model folder and generate a few tokens")
     st.add_argument("--provider", choices=PROVIDER_CHOICES, default="auto")
     st.add_argument("--json", action="store_true")
+
+    conv = sub.add_parser("conversations", help="list, show, search or export saved conversations")
+    conv_sub = conv.add_subparsers(dest="action", required=True)
+    ls = conv_sub.add_parser("list", help="the conversations, pinned and newest first")
+    ls.add_argument("--deleted", action="store_true", help="list the trash instead")
+    ls.add_argument("--json", action="store_true")
+    show = conv_sub.add_parser("show", help="print a conversation's current branch")
+    show.add_argument("id", type=int)
+    show.add_argument("--reasoning", action="store_true", help="include the model's reasoning")
+    show.add_argument("--json", action="store_true",
+                      help="print it as JSON (every branch, with figures)")
+    find = conv_sub.add_parser("search", help="find conversations by words (any language)")
+    find.add_argument("query")
+    find.add_argument("--limit", type=int, default=20)
+    find.add_argument("--json", action="store_true")
+    exp = conv_sub.add_parser("export", help="write one or all conversations as Markdown or JSON")
+    which = exp.add_mutually_exclusive_group(required=True)
+    which.add_argument("id", type=int, nargs="?")
+    which.add_argument("--all", action="store_true", help="every conversation not in the trash")
+    exp.add_argument("--format", choices=("md", "json"), default="md")
+    exp.add_argument("--reasoning", action="store_true", help="include the model's reasoning")
+    exp.add_argument("-o", "--output", help="write to this file instead of standard output")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", help="load this model folder at start")
@@ -64,13 +91,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(paths)
     if args.command == "generate":
-        return _generate(args, sys.stdout, sys.stderr)
+        return _generate(args, paths, sys.stdout, sys.stderr)
+    if args.command == "conversations":
+        return _conversations(args, paths, sys.stdout, sys.stderr)
     if args.command == "selftest":
         return _selftest(args, paths, sys.stdout)
     return 2
 
 
-def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _open_store(paths: AppPaths, err: TextIO) -> Store:
+    """The conversation store, with its notices (a damaged file kept aside) on stderr."""
+    store = Store.for_paths(paths)
+    for notice in store.notices:
+        err.write(f"hearth: {notice}\n")
+    return store
+
+
+def _generate(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO) -> int:
     from app.core.engine import ChatEngine, load_model
 
     if args.max_tokens < 1:
@@ -82,16 +119,30 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                 temperature=max(0.0, args.temperature),
                                 reasoning_effort=args.reasoning)
     cancel = CancelToken()
+    store: Store | None = None
+    reply_id: int | None = None
+    conversation_id: int | None = None
     # Ctrl+C stops the reply like the Stop button: the partial reply is kept and reported.
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     try:
+        # The store opens first so that a storage problem is reported before a long model load.
+        store = _open_store(paths, err) if args.save else None
         loaded = load_model(args.model, args.provider)
         for reason in loaded.fallbacks:
             err.write(f"hearth: {reason}\n")
         engine = ChatEngine(loaded)
+        if store is not None:
+            conv = store.create_conversation(
+                model_name=loaded.name, model_path=str(loaded.path), first_message=args.prompt,
+                settings=ConversationSettings.from_options(options, args.system or ""))
+            conversation_id = conv.id
+            reply_id = store.begin_reply(conv.id, model_name=loaded.name)
         result: GenerationResult | None = None
         for event in engine.stream(messages, options, cancel):
             if isinstance(event, TextDelta):
+                if store is not None and reply_id is not None:
+                    # Throttled by the store: cheap per token, written about once a second.
+                    store.append_reply(reply_id, event.text, event.reasoning)
                 # The answer goes to stdout; reasoning only to stderr and only when asked.
                 if event.reasoning:
                     if args.show_reasoning:
@@ -103,12 +154,21 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             else:
                 result = event
         engine.close()
+        assert result is not None
+        if store is not None and reply_id is not None:
+            store.finish_reply(reply_id, result)
     except AppError as exc:
+        if store is not None and reply_id is not None:
+            with contextlib.suppress(AppError):
+                store.fail_reply(reply_id, exc.user_message)
         err.write(f"hearth: {exc.user_message}\n")
+        if conversation_id is not None:
+            err.write(f"conversation: {conversation_id}\n")
         return 1
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert result is not None
+        if store is not None:
+            store.close()
     if result.dropped_messages:
         err.write(f"hearth: dropped {result.dropped_messages} oldest messages to fit the "
                   "context window\n")
@@ -128,12 +188,78 @@ def _generate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "tok_s": round(result.tok_s, 2),
             "load_s": round(loaded.load_seconds, 3),
             "error": result.error or None,
+            **({"conversation_id": conversation_id} if args.save else {}),
         }, ensure_ascii=False) + "\n")
     else:
         out.write("\n")
+        if conversation_id is not None:
+            err.write(f"conversation: {conversation_id}\n")
     if result.error:
         err.write(f"hearth: {result.error}\n")
         return 1
+    return 0
+
+
+def _conversations(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO) -> int:
+    try:
+        with _open_store(paths, err) as store:
+            if args.action == "list":
+                return _list_conversations(store, args, out)
+            if args.action == "show":
+                out.write(export_conversation(store, args.id, "json" if args.json else "md",
+                                              reasoning=args.reasoning))
+                return 0
+            if args.action == "search":
+                return _search(store, args, out)
+            if args.action == "export":
+                text = (export_all(store, args.format, reasoning=args.reasoning) if args.all
+                        else export_conversation(store, args.id, args.format,
+                                                 reasoning=args.reasoning))
+                if args.output:
+                    _write_export(Path(args.output), text)
+                else:
+                    out.write(text)
+                return 0
+    except AppError as exc:
+        err.write(f"hearth: {exc.user_message}\n")
+        return 1
+    return 2
+
+
+def _write_export(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+
+
+def _list_conversations(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    entries = store.list_conversations(deleted=args.deleted)
+    if args.json:
+        out.write(json.dumps([{
+            "id": e.id, "title": e.title, "group": e.group, "pinned": e.pinned,
+            "model": e.model_name, "created_at": iso(e.created_at),
+            "updated_at": iso(e.updated_at)} for e in entries], ensure_ascii=False) + "\n")
+        return 0
+    group = None
+    for e in entries:
+        if e.group != group and not args.deleted:
+            group = e.group
+            out.write(f"{group}\n")
+        out.write(f"{e.id:>6}  {e.title or '(untitled)'}\n")
+    return 0
+
+
+def _search(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    hits = store.search(args.query, args.limit)
+    if args.json:
+        out.write(json.dumps([{
+            "conversation_id": h.conversation_id, "title": h.title, "message_id": h.message_id,
+            "snippet": h.snippet, "matches": h.matches} for h in hits],
+            ensure_ascii=False) + "\n")
+    else:
+        for h in hits:
+            out.write(f"{h.conversation_id:>6}  {h.title}\n        {h.snippet}\n")
     return 0
 
 

@@ -37,3 +37,8 @@ class GenerationError(AppError):
 
 class EngineBusyError(AppError):
     """A reply is already being generated."""
+
+
+class StorageError(AppError):
+    """The conversation history cannot be read or written (damaged file, full or read-only disk,
+    a file from a newer Hearth)."""
