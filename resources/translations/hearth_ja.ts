@@ -1,0 +1,918 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ja_JP">
+<context>
+    <name>ChatPane</name>
+    <message>
+        <location filename="../../app/ui/chat_pane.py" line="+30"/>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location line="+97"/>
+        <source>Jump to latest</source>
+        <translation>最新へ移動</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Message the model (Enter to send, Shift+Enter for a new line)</source>
+        <translation>モデルへのメッセージ（Enter で送信、Shift+Enter で改行）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Message</source>
+        <translation>メッセージ</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <location line="+305"/>
+        <source>Send</source>
+        <translation>送信</translation>
+    </message>
+    <message>
+        <location line="-303"/>
+        <source>Send or stop</source>
+        <translation>送信または停止</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+1"/>
+        <source>New chat</source>
+        <translation>新しいチャット</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Status</source>
+        <translation>ステータス</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+189"/>
+        <location line="+31"/>
+        <source>No model loaded</source>
+        <translation>モデルが読み込まれていません</translation>
+    </message>
+    <message>
+        <location line="-211"/>
+        <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
+        <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+6"/>
+        <source>Reasoning effort</source>
+        <translation>推論の深さ</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Welcome to Hearth</source>
+        <translation>Hearth へようこそ</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Chat with language models on this computer: nothing leaves it.
+To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds genai_config.json).</source>
+        <translation>このコンピューター上で言語モデルとチャットできます。データが外部に送られることはありません。
+まずはモデルフォルダー（genai_config.json を含む ONNX Runtime GenAI 形式のモデルのフォルダー）を開いてください。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Open model folder...</source>
+        <translation>モデルフォルダーを開く...</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Open model folder</source>
+        <translation>モデルフォルダーを開く</translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>You</source>
+        <translation>あなた</translation>
+    </message>
+    <message>
+        <location line="+60"/>
+        <source>Assistant</source>
+        <translation>アシスタント</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The model is busy; try again.</source>
+        <translation>モデルは処理中です。もう一度お試しください。</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Loading {path}...</source>
+        <translation>{path} を読み込み中...</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{model} · {provider} · loaded in {s:.1f} s · context {ctx} tokens</source>
+        <translation>{model} · {provider} · 読み込み {s:.1f} 秒 · コンテキスト {ctx} トークン</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Running on {provider}. {reasons}</source>
+        <translation>{provider} で実行しています。{reasons}</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>{model} · thinking · {n} tokens</source>
+        <translation>{model} · 思考中 · {n} トークン</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{model} · generating · {n} tokens</source>
+        <translation>{model} · 生成中 · {n} トークン</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Stopped.</source>
+        <translation>停止しました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The context window is full; the reply was cut off.</source>
+        <translation>コンテキストウィンドウがいっぱいになったため、返答が途中で切れました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reached the reply length limit.</source>
+        <translation>返答の最大長に達しました。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The {n} oldest messages no longer fit the context window and were left out.</source>
+        <translation>コンテキストウィンドウに収まらないため、古いメッセージ {n} 件を除外しました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{n} tokens · {tps:.1f} tok/s · first token {ttft:.0f} ms</source>
+        <translation>{n} トークン · {tps:.1f} tok/s · 最初のトークンまで {ttft:.0f} ms</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{model} · {tps:.1f} tok/s · {n} tokens</source>
+        <translation>{model} · {tps:.1f} tok/s · {n} トークン</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+</context>
+<context>
+    <name>Choices</name>
+    <message>
+        <location filename="../../app/ui/i18n.py" line="+50"/>
+        <source>Auto (GPU if available)</source>
+        <translation>自動（GPU を優先）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>CUDA (NVIDIA)</source>
+        <translation>CUDA（NVIDIA）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>DirectML (Windows GPU)</source>
+        <translation>DirectML（Windows の GPU）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings_pane.py" line="+84"/>
+        <source>Light</source>
+        <translation>ライト</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dark</source>
+        <translation>ダーク</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Follow the system</source>
+        <translation>システムに合わせる</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorPresenter</name>
+    <message>
+        <location filename="../../app/ui/error_presenter.py" line="+61"/>
+        <source>Something went wrong</source>
+        <translation>問題が発生しました</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hearth hit an unexpected error. Your conversation is safe; you can keep working. The details are in the log:
+{path}</source>
+        <translation>Hearth で予期しないエラーが発生しました。会話は失われていないので、そのまま作業を続けられます。詳細はログに記録されています：
+{path}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Copy details</source>
+        <translation>詳細をコピー</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="+217"/>
+        <source>Execution provider</source>
+        <translation>実行プロバイダー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Where the model runs; Auto tries the GPU first</source>
+        <translation>モデルを実行する場所です。「自動」はまず GPU を試します</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open model folder...</source>
+        <translation>モデルフォルダーを開く...</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+87"/>
+        <source>Open model folder</source>
+        <translation>モデルフォルダーを開く</translation>
+    </message>
+    <message>
+        <location line="-86"/>
+        <source>Chat</source>
+        <translation>チャット</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the chat</source>
+        <translation>チャットを表示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chat (Ctrl+L)</source>
+        <translation>チャット（Ctrl+L）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Settings</source>
+        <translation>設定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the settings</source>
+        <translation>設定を表示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings (Ctrl+,)</source>
+        <translation>設定（Ctrl+,）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notice</source>
+        <translation>お知らせ</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Loading...</source>
+        <translation>読み込み中...</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No model</source>
+        <translation>モデルなし</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Some settings could not be read, so Hearth is using their defaults.</source>
+        <translation>一部の設定を読み込めなかったため、その設定には既定値を使っています。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>See Settings</source>
+        <translation>設定を確認</translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>The model set to load at start is not at {folder}. Open another, or change it in Settings.</source>
+        <translation>起動時に読み込むモデルが {folder} に見つかりません。別のモデルを開くか、設定で変更してください。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Wait for the current reply or load to finish.</source>
+        <translation>現在の返答または読み込みが終わるまでお待ちください。</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <location filename="../../app/ui/message_widget.py" line="+219"/>
+        <source>Copy</source>
+        <translation>コピー</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Copy this message as Markdown</source>
+        <translation>このメッセージを Markdown でコピー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy the answer as Markdown</source>
+        <translation>回答を Markdown でコピー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Copy message</source>
+        <translation>メッセージをコピー</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Copy answer</source>
+        <translation>回答をコピー</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Copy with thinking</source>
+        <translation>思考も含めてコピー</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Copy the answer with the model&apos;s thinking quoted before it</source>
+        <translation>モデルの思考を引用として前に付け、回答をコピー</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Regenerate</source>
+        <translation>再生成</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Write this reply again</source>
+        <translation>この返答をもう一度生成</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Regenerate reply</source>
+        <translation>返答を再生成</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>The model gave no answer; only its thinking is shown.</source>
+        <translation>モデルは回答しませんでした。思考の内容だけを表示しています。</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Thinking</source>
+        <translation>思考</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPane</name>
+    <message>
+        <location filename="../../app/ui/settings_pane.py" line="+57"/>
+        <source>Unexpected error while moving the data folder: {error}</source>
+        <translation>データフォルダーの移動中に予期しないエラーが発生しました：{error}</translation>
+    </message>
+    <message>
+        <location line="+99"/>
+        <source>Settings saved.</source>
+        <translation>設定を保存しました。</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>Copying to {folder}…</source>
+        <translation>{folder} にコピーしています…</translation>
+    </message>
+    <message>
+        <location line="+326"/>
+        <source>Settings</source>
+        <translation>設定</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Appearance</source>
+        <translation>外観</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Language</source>
+        <translation>言語</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Generation defaults</source>
+        <translation>生成の既定値</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Data</source>
+        <translation>データ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Privacy</source>
+        <translation>プライバシー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hugging Face token</source>
+        <translation>Hugging Face トークン</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+43"/>
+        <source>Theme</source>
+        <translation>テーマ</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <location line="+43"/>
+        <source>Font size</source>
+        <translation>文字サイズ</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <location line="+43"/>
+        <source>Interface language</source>
+        <translation>表示言語</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <source>The window switches as soon as you apply.</source>
+        <translation>適用するとすぐに表示が切り替わります。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Model at start</source>
+        <translation>起動時のモデル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Runs on</source>
+        <translation>実行場所</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+46"/>
+        <source>Context limit</source>
+        <translation>コンテキスト上限</translation>
+    </message>
+    <message>
+        <location line="-44"/>
+        <source>The context limit is the longest conversation the model keeps in memory; a higher limit reserves more memory. Changes apply to the next model you load.</source>
+        <translation>コンテキスト上限は、モデルがメモリに保持できる会話の最大の長さです。上限を大きくすると、より多くのメモリを確保します。変更は次に読み込むモデルから適用されます。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+43"/>
+        <source>System prompt</source>
+        <translation>システムプロンプト</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <location line="+45"/>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location line="-44"/>
+        <location line="+47"/>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <location line="-46"/>
+        <location line="+49"/>
+        <source>Top-k</source>
+        <translation>Top-k</translation>
+    </message>
+    <message>
+        <location line="-48"/>
+        <location line="+50"/>
+        <source>Longest reply</source>
+        <translation>返答の最大長</translation>
+    </message>
+    <message>
+        <location line="-49"/>
+        <location line="+50"/>
+        <source>Reasoning effort</source>
+        <translation>推論の深さ</translation>
+    </message>
+    <message>
+        <location line="-49"/>
+        <location line="+52"/>
+        <source>Presets</source>
+        <translation>プリセット</translation>
+    </message>
+    <message>
+        <location line="-51"/>
+        <source>Save as preset</source>
+        <translation>プリセットとして保存</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>These apply to the next reply. Presets are kept when you apply.</source>
+        <translation>次の返答から適用されます。プリセットは「適用」を押したときに保存されます。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Data folder</source>
+        <translation>データフォルダー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Access token</source>
+        <translation>アクセストークン</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Only needed to download gated or private models. The token is kept in your system&apos;s keyring, never in a file.</source>
+        <translation>アクセス制限付きのモデルや非公開のモデルをダウンロードするときだけ必要です。トークンはシステムのキーリングに保管され、ファイルに書き出されることはありません。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Hearth has no telemetry: nothing about you or your conversations is sent anywhere. It connects to the internet only when you download a model.</source>
+        <translation>Hearth にはテレメトリーがありません。あなたや会話に関する情報がどこかへ送られることはありません。インターネットに接続するのは、モデルをダウンロードするときだけです。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>System language</source>
+        <translation>システムの言語</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>tokens</source>
+        <translation>トークン</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pt</source>
+        <translation>pt</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Model folder loaded at start</source>
+        <translation>起動時に読み込むモデルフォルダー</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>None: open a model when you need one</source>
+        <translation>なし（必要なときにモデルを開きます）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Browse…</source>
+        <translation>参照…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+267"/>
+        <source>Choose the model loaded at start</source>
+        <translation>起動時に読み込むモデルを選択</translation>
+    </message>
+    <message>
+        <location line="-266"/>
+        <source>Where the model runs</source>
+        <translation>モデルの実行場所</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Auto tries the GPU first, then the CPU</source>
+        <translation>「自動」はまず GPU を試し、使えなければ CPU で実行します</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Instructions given to the model at the start of every conversation</source>
+        <translation>すべての会話の最初にモデルへ与える指示</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Randomness of replies; 0 always picks the likeliest word</source>
+        <translation>返答のランダムさです。0 にすると常に最も可能性の高い語を選びます</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sample only from the likeliest words that together reach this probability</source>
+        <translation>可能性の高い語から順に、確率の合計がこの値に達するまでの語だけから選びます</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sample only from this many likeliest words</source>
+        <translation>可能性の高い上位この数の語だけから選びます</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>How long reasoning models such as gpt-oss think before answering</source>
+        <translation>gpt-oss などの推論モデルが回答の前に考える長さ</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No presets yet</source>
+        <translation>プリセットはまだありません</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use</source>
+        <translation>使用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use the chosen preset</source>
+        <translation>選択したプリセットを使用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Delete the chosen preset</source>
+        <translation>選択したプリセットを削除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+1"/>
+        <source>Preset name</source>
+        <translation>プリセット名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save preset</source>
+        <translation>プリセットを保存</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Save the generation settings above as a preset</source>
+        <translation>上の生成設定をプリセットとして保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Move data folder…</source>
+        <translation>データフォルダーを移動…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Move the data folder</source>
+        <translation>データフォルダーを移動</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Progress of the data folder move</source>
+        <translation>データフォルダー移動の進み具合</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel moving the data folder</source>
+        <translation>データフォルダーの移動をキャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Data folder in use</source>
+        <translation>使用中のデータフォルダー</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Offline mode: never connect to the internet, not even for downloads you start</source>
+        <translation>オフラインモード：自分で始めたダウンロードも含め、インターネットに一切接続しない</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offline mode</source>
+        <translation>オフラインモード</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Hugging Face access token</source>
+        <translation>Hugging Face アクセストークン</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paste a token (hf_…)</source>
+        <translation>トークンを貼り付け（hf_…）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the token in the keyring</source>
+        <translation>トークンをキーリングに保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove the token from the keyring</source>
+        <translation>トークンをキーリングから削除</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Token status</source>
+        <translation>トークンの状態</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Revert</source>
+        <translation>元に戻す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Revert the unapplied changes</source>
+        <translation>まだ適用していない変更を元に戻す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Apply</source>
+        <translation>適用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Apply and save the settings</source>
+        <translation>設定を適用して保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings message</source>
+        <translation>設定のメッセージ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings warnings</source>
+        <translation>設定の警告</translation>
+    </message>
+    <message>
+        <location line="+104"/>
+        <source>You have unapplied changes.</source>
+        <translation>まだ適用していない変更があります。</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Some settings could not be used and the defaults were taken instead:</source>
+        <translation>一部の設定を使用できなかったため、代わりに既定値を使っています：</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Preset “{name}” is in the controls above; apply to use it.</source>
+        <translation>プリセット「{name}」を上の項目に読み込みました。使うには「適用」を押してください。</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>Choose an empty folder for Hearth&apos;s data</source>
+        <translation>Hearth のデータを置く空のフォルダーを選択</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>This session&apos;s data folder was chosen with --data-dir or HEARTH_DATA_DIR, so it cannot be moved from here. Start Hearth without them to move it.</source>
+        <translation>このセッションのデータフォルダーは --data-dir または HEARTH_DATA_DIR で指定されているため、ここからは移動できません。移動するには、これらを指定せずに Hearth を起動してください。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Moving copies your conversations and models to an empty folder and checks every file. Hearth uses the new folder from its next start; the old one stays until you delete it.</source>
+        <translation>移動すると、会話とモデルを空のフォルダーにコピーし、すべてのファイルを検証します。新しいフォルダーは次回の起動から使われ、元のフォルダーは削除するまでそのまま残ります。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{done} of {total}</source>
+        <translation>{done} / {total}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Moving was cancelled; nothing was changed.</source>
+        <translation>移動をキャンセルしました。何も変更されていません。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The data was copied to {folder}, but the new location could not be recorded: {reason}</source>
+        <translation>データは {folder} にコピーされましたが、新しい場所を記録できませんでした：{reason}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Copied {files} files to {folder}. Hearth uses it from its next start; the old folder, {old}, is unchanged: delete it once you no longer need it.</source>
+        <translation>{files} 個のファイルを {folder} にコピーしました。次回の起動からこのフォルダーを使います。元のフォルダー {old} はそのまま残っているので、不要になったら削除してください。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>No system keyring is available, so the token cannot be saved. On Linux, install and unlock a Secret Service such as GNOME Keyring or KWallet, or set {env} in the environment for this session instead.</source>
+        <translation>システムのキーリングを利用できないため、トークンを保存できません。Linux では GNOME Keyring や KWallet などの Secret Service をインストールしてロックを解除するか、代わりにこのセッションの環境変数 {env} を設定してください。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A token is saved in {keyring}.</source>
+        <translation>トークンは {keyring} に保存されています。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No token is saved. A token you save is kept in {keyring}.</source>
+        <translation>トークンは保存されていません。保存したトークンは {keyring} に保管されます。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{env} is set in the environment, so this session&apos;s downloads use that token.</source>
+        <translation>環境変数 {env} が設定されているため、このセッションのダウンロードではそのトークンを使います。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The token was saved in {keyring}.</source>
+        <translation>トークンを {keyring} に保存しました。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>The token was removed.</source>
+        <translation>トークンを削除しました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No token was saved.</source>
+        <translation>保存されているトークンはありませんでした。</translation>
+    </message>
+</context>
+<context>
+    <name>ThinkingSection</name>
+    <message>
+        <location filename="../../app/ui/message_widget.py" line="-246"/>
+        <source>Model&apos;s thinking</source>
+        <translation>モデルの思考</translation>
+    </message>
+    <message>
+        <location line="+87"/>
+        <source>Hide the model&apos;s thinking</source>
+        <translation>モデルの思考を隠す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the model&apos;s thinking</source>
+        <translation>モデルの思考を表示</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Thinking…</source>
+        <translation>思考中…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Thought for {duration}</source>
+        <translation>{duration}考えました</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Thinking</source>
+        <translation>思考</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{s:.1f} s</source>
+        <translation>{s:.1f} 秒</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{m} min {s} s</source>
+        <translation>{m} 分 {s} 秒</translation>
+    </message>
+</context>
+</TS>
