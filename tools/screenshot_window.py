@@ -8,6 +8,12 @@ real model's answer looks like; and, with the tiny gpt-oss loaded, a scripted gp
 (thinking first, then the answer) fed through the chat pane's own slots: mid-thinking, finished
 (thinking folded away) and with the thinking reopened. Runs offscreen unless DISPLAY is set
 (e.g. under Xvfb).
+
+Then the conversation history: a window-like composition of the history sidebar beside the chat
+pane (a QSplitter; the real window's layout is MainWindow's), with conversations in a temporary
+store spread over the date groups, English and Japanese, one of them open with a regenerated
+reply ("< 2/2 >"): 07-history.png, 08-history-search.png with a Japanese search, and
+09-history-dark.png in the dark theme. `--history-only` takes just those.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import argparse
 import os
 import re
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 
-from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QSplitter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -32,8 +40,12 @@ from app.core.chat import (  # noqa: E402
     GenerationOptions,
     GenerationResult,
 )
+from app.core.store import ConversationSettings, Store  # noqa: E402
 from app.main import resources_dir  # noqa: E402
+from app.ui.chat_pane import ChatPane  # noqa: E402
+from app.ui.history_sidebar import HistorySidebar, connect_sidebar  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
+from app.ui.theme import apply_theme, set_dark_on_views  # noqa: E402
 from app.workers.generation import GenerationService  # noqa: E402
 
 SCRIPTED = """Here is a small Python function that reads a file safely:
@@ -90,9 +102,16 @@ def main() -> int:
     ap.add_argument("--model", type=Path, default=ROOT / "tests/fixtures/models/tiny-llama")
     ap.add_argument("--gptoss", type=Path, default=ROOT / "tests/fixtures/models/tiny-gptoss",
                     help="a gpt-oss model folder (harmony) for the thinking shots")
+    ap.add_argument("--history-only", action="store_true",
+                    help="take only the history shots (07-09)")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     app = QApplication(sys.argv)
+    if args.history_only:
+        service = GenerationService()
+        shoot_history(app, service, args.model, args.out)
+        service.shutdown()
+        return 0
     app.setStyleSheet((resources_dir() / "style.qss").read_text(encoding="utf-8"))
     service = GenerationService()
     win = MainWindow(service)
@@ -129,6 +148,8 @@ def main() -> int:
     win.grab().save(str(args.out / "03-markdown-reply.png"))
 
     shoot_thinking(app, win, service, args.gptoss, args.out)
+    win.close()
+    shoot_history(app, service, args.model, args.out)
     service.shutdown()
     return 0
 
@@ -175,6 +196,109 @@ def shoot_thinking(app: QApplication, win: MainWindow, service: GenerationServic
     chat.message_widgets[-1].thinking.set_expanded(True)
     wait(300)
     win.grab().save(str(out / "06-thinking-expanded.png"))
+
+
+DAY = 86_400.0
+HISTORY = [
+    # (days ago, pinned, question, answer)
+    (12, True, "Trip plan: four days in Kyoto in autumn",
+     "Day 1: Higashiyama on foot, from Kiyomizu-dera to Gion. Day 2: Arashiyama early, before "
+     "the crowds..."),
+    (0, False, "東京で雨の週末におすすめの過ごし方は？",  # noqa: RUF001
+     "雨の日なら、美術館めぐりがおすすめです。上野の国立西洋美術館や、六本木の森美術館は駅から"
+     "近く、濡れずに行けます。"),
+    (1, False, "Explain the KV cache in two paragraphs",
+     "When a model generates text, each new token attends to every token before it..."),
+    (1, False, "メールの返信を丁寧に書き直してください",
+     "承知いたしました。以下のように書き直してはいかがでしょうか。"),
+    (3, False, "SQL: find duplicate rows by email",
+     "Group by the column and keep the groups with more than one row..."),
+    (5, False, "A birthday message for my sister",
+     "Happy birthday! Another year of adventures, bad puns and late-night phone calls..."),
+    (18, False, "Compare ONNX Runtime execution providers",
+     "CPU works everywhere; CUDA needs an NVIDIA GPU and its drivers; DirectML runs on any "
+     "DirectX 12 GPU on Windows..."),
+    (24, False, "家計簿アプリのデータ設計を考えて",
+     "取引、口座、カテゴリの三つの表から始めるのが簡単です。"),
+    (70, False, "Notes from the reading group: Middlemarch",
+     "Dorothea's idealism meets Casaubon's dry scholarship..."),
+]
+OPEN_QUESTION = "How do I read a text file in Python without crashing?"
+
+
+def fill_history(store: Store, model_name: str) -> int:
+    """Conversations spread over the sidebar's date groups; returns the one to open."""
+    now = time.time()
+    settings = ConversationSettings(system_prompt="", temperature=0.7)
+    for days, pinned, question, answer in HISTORY:
+        store.clock = lambda days=days: now - days * DAY - 600
+        conv = store.create_conversation(model_name=model_name, settings=settings,
+                                         first_message=question)
+        reply = store.begin_reply(conv.id, model_name=model_name)
+        store.finish_reply(reply, scripted_result(answer, "", tokens=48))
+        if pinned:
+            store.set_pinned(conv.id, True)
+    store.clock = time.time
+    conv = store.create_conversation(model_name=model_name, settings=settings,
+                                     first_message=OPEN_QUESTION)
+    first = store.begin_reply(conv.id, model_name=model_name)
+    store.finish_reply(first, scripted_result(
+        "Use `open()` inside `try`/`except OSError` and pass an encoding.", "", tokens=20))
+    question = store.path(conv.id)[0]
+    second = store.begin_reply(conv.id, question.id, model_name=model_name)
+    store.finish_reply(second, scripted_result(SCRIPTED, REASONING, tokens=212))
+    return conv.id
+
+
+def scripted_result(text: str, reasoning: str, tokens: int) -> GenerationResult:
+    return GenerationResult(
+        text=text, token_ids=tuple(range(tokens)), finish_reason=FinishReason.STOP,
+        provider="cuda", prompt_tokens=96, cached_tokens=0, generated_tokens=tokens,
+        ttft_ms=95.0, tok_s=212.4, reasoning=reasoning, reasoning_ms=3240.0 if reasoning else 0)
+
+
+def shoot_history(app: QApplication, service: GenerationService, model: Path,
+                  out: Path) -> None:
+    """The history sidebar beside the chat pane, as the window will put them."""
+    apply_theme(app, resources_dir(), dark=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Path(tmp) / "conversations.sqlite3")
+        open_id = fill_history(store, "gpt-oss-20b")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setWindowTitle("Hearth")
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        sidebar = HistorySidebar(store)
+        chat = ChatPane(service, store)
+        connect_sidebar(sidebar, chat)
+        splitter.addWidget(sidebar)
+        splitter.addWidget(chat)
+        splitter.setStretchFactor(1, 1)
+        splitter.resize(1100, 740)
+        splitter.setSizes([272, 828])
+        splitter.show()
+        if service.model is None:
+            service.load_model(str(model), "cpu")
+            wait_for(service.model_loaded)
+        sidebar.conversation_selected.emit(open_id)  # as a click on its row does
+        sidebar.set_current_conversation(open_id)
+        wait(400)
+        splitter.grab().save(str(out / "07-history.png"))
+
+        sidebar.search_box.setText("東京")
+        sidebar.refresh()
+        wait(300)
+        splitter.grab().save(str(out / "08-history-search.png"))
+
+        sidebar.search_box.clear()
+        sidebar.refresh()
+        apply_theme(app, resources_dir(), dark=True)
+        set_dark_on_views(splitter, True)
+        wait(300)
+        splitter.grab().save(str(out / "09-history-dark.png"))
+        apply_theme(app, resources_dir(), dark=False)
+        splitter.close()
+        store.close()
 
 
 if __name__ == "__main__":

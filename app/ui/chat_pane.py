@@ -1,12 +1,28 @@
-"""The chat pane: the conversation, the input box, Send/Stop, Regenerate and a status line."""
+"""The chat pane: the conversation, the input box, Send/Stop, Regenerate and a status line.
+
+With a `Store`, every conversation is saved as it happens: the first message creates it, with a
+snapshot of the settings it is held with; each reply is written while it streams (`begin_reply`
+before the request, `append_reply` per batch of text, `finish_reply` or `fail_reply` at the end),
+so a crash loses at most about a second of text. `load_conversation` shows a saved conversation
+and goes on with it: replies carry the exact token ids the model generated, so the engine reuses
+its cache instead of re-reading the conversation. Edits and regenerations add versions
+(branches) instead of overwriting; a "< 2/3 >" switcher under a message flips between them.
+
+A failed save (a full disk) is said above the conversation and never stops a reply or takes
+text off the screen. Without a store the pane keeps its conversation in memory only.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from functools import partial
+from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QKeyEvent
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -21,8 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import ChatMessage, FinishReason, GenerationOptions, GenerationResult
+from app.core.errors import StorageError
+from app.core.store import Conversation, ConversationSettings, Message, Store
 from app.ui.message_widget import MessageWidget
 from app.workers.generation import GenerationService, ModelStatus
+
+log = logging.getLogger(__name__)
 
 STICKY_BOTTOM_PX = 24
 """Follow new text only while the user is this close to the bottom; otherwise leave them be."""
@@ -32,6 +52,38 @@ REASONING_EFFORTS = (("low", QT_TRANSLATE_NOOP("ChatPane", "Low")),
                      ("high", QT_TRANSLATE_NOOP("ChatPane", "High")))
 """gpt-oss reasoning efforts: the value sent, and the label (translated where it is shown)."""
 DEFAULT_REASONING_EFFORT = "medium"
+
+_OWN_KEY = "hearthOwnKey"
+"""Dynamic property of the shortcuts made by `add_shortcut`: the key they want."""
+
+
+def add_shortcut(owner: QWidget, key: QKeySequence | str, slot: Callable[[], Any],
+                 context: Qt.ShortcutContext = Qt.ShortcutContext.WindowShortcut) -> QShortcut:
+    """A keyboard shortcut that belongs to `owner` and gives way to its window's own.
+
+    Two live QShortcuts for one key are ambiguous in Qt, and then neither fires. A window that
+    binds a key itself (MainWindow binds Esc, Ctrl+N and Ctrl+L) therefore keeps it: owners call
+    `yield_to_window_shortcuts` when shown, which switches theirs off for such keys.
+    """
+    sequence = QKeySequence(key)
+    shortcut = QShortcut(sequence, owner)
+    shortcut.setContext(context)
+    shortcut.setProperty(_OWN_KEY, sequence.toString())
+    shortcut.activated.connect(slot)
+    return shortcut
+
+
+def yield_to_window_shortcuts(owner: QWidget) -> None:
+    """Switch off `owner`'s shortcuts (`add_shortcut`) whose key another shortcut of its window
+    binds, and back on where none does any more."""
+    window = owner.window()
+    theirs = {s.key().toString() for s in window.findChildren(QShortcut)
+              if s.property(_OWN_KEY) is None and not s.key().isEmpty()}
+    for shortcut in owner.findChildren(QShortcut,
+                                       options=Qt.FindChildOption.FindDirectChildrenOnly):
+        own = shortcut.property(_OWN_KEY)
+        if isinstance(own, str):
+            shortcut.setKey(QKeySequence() if own in theirs else QKeySequence(own))
 
 
 class _InputBox(QPlainTextEdit):
@@ -51,34 +103,57 @@ class _InputBox(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
+def _is_empty_reply(message: Message) -> bool:
+    """A reply that ended before it wrote anything (stopped at once, failed at the start):
+    not worth showing, nor counting as a version."""
+    return (message.role == "assistant" and message.status != "complete"
+            and not message.content.strip() and not message.reasoning.strip())
+
+
 class ChatPane(QWidget):
     """One conversation with the loaded model.
 
-    It keeps the conversation as `ChatMessage`s (assistant replies with their exact token ids,
-    so the engine can reuse its cache, and their reasoning apart from the answer) and a widget
-    per message. `options` holds the sampling settings; each request gets them with this
-    conversation's reasoning effort (gpt-oss) and the date it began, which stays fixed so the
-    prompt's prefix, and the model's cache, stay valid past midnight.
+    Each message is a `MessageWidget` that also records what the model is sent next turn
+    (assistant replies with their exact token ids, so the engine can reuse its cache, and their
+    reasoning apart from the answer) and, with a store, the message's id there. `options` holds
+    the sampling settings; each request gets them with this conversation's reasoning effort
+    (gpt-oss) and the date it began, which stays fixed so the prompt's prefix, and the model's
+    cache, stay valid past midnight. For the same reason a conversation keeps the system prompt
+    it began with; `set_system_prompt` changes it for new conversations.
 
     Signals:
         open_model_requested()
         error_occurred(str): a message for the error presenter
+        conversation_changed(int): the conversation shown was saved (created, a message or a
+            reply written) or another one is shown: its id; 0 for a new chat not saved yet
     """
 
     open_model_requested = Signal()
     error_occurred = Signal(str)
+    conversation_changed = Signal(int)
 
-    def __init__(self, service: GenerationService, parent: QWidget | None = None) -> None:
+    def __init__(self, service: GenerationService, store: Store | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._service = service
-        self._messages: list[ChatMessage] = []
+        self._store = store
         self._widgets: list[MessageWidget] = []
         self._streaming: MessageWidget | None = None
         self._request_id: int | None = None
+        # Request id -> stored reply id until the reply ends; kept for replies the pane no
+        # longer shows (New chat mid-reply), whose rows must still be finished.
+        self._saving: dict[int, int] = {}
+        self._save_failed: set[int] = set()  # stored replies whose streaming save failed
+        self._conversation_id: int | None = None
+        self._saved_settings: ConversationSettings | None = None
+        self._saved_model = ""
+        self._default_system_prompt = ""
         self._system_prompt = ""
         self._conversation_date = ""  # set by the first request of a conversation
         self.options = GenerationOptions()
         self._build()
+        self._add_shortcuts()
+        self.retranslate()
         service.model_loading.connect(self._on_service_model_loading)
         service.model_loaded.connect(self._on_service_model_loaded)
         service.model_load_failed.connect(self._on_service_model_load_failed)
@@ -86,6 +161,8 @@ class ChatPane(QWidget):
         service.finished.connect(self._on_service_finished)
         service.failed.connect(self._on_service_failed)
         service.busy_changed.connect(self._update_controls)
+        if service.model is not None:  # a pane made after the model was loaded
+            self._on_service_model_loaded(service.model)
         self._update_controls()
 
     # -- layout ------------------------------------------------------------------------------------
@@ -126,7 +203,7 @@ class ChatPane(QWidget):
         bar.valueChanged.connect(self._on_scrollbar_value_changed)
         self._stack.addWidget(self._scroll)
 
-        self._jump = QPushButton(self.tr("Jump to latest"), self._scroll)
+        self._jump = QPushButton(self._scroll)
         self._jump.setObjectName("jumpButton")
         self._jump.hide()
         self._jump.clicked.connect(self.scroll_to_bottom)
@@ -139,9 +216,6 @@ class ChatPane(QWidget):
         editor.setSpacing(6)
         self.input = _InputBox()
         self.input.setObjectName("messageInput")
-        self.input.setPlaceholderText(self.tr("Message the model (Enter to send, Shift+Enter for "
-                                              "a new line)"))
-        self.input.setAccessibleName(self.tr("Message"))
         self.input.setTabChangesFocus(True)
         self.input.setFixedHeight(72)
         self.input.submitted.connect(self.send_or_stop)
@@ -150,13 +224,11 @@ class ChatPane(QWidget):
         editor.addWidget(self._build_effort_row())
         row.addLayout(editor, 1)
         buttons = QVBoxLayout()
-        self.send_button = QPushButton(self.tr("Send"))
+        self.send_button = QPushButton()
         self.send_button.setObjectName("primaryButton")
-        self.send_button.setAccessibleName(self.tr("Send or stop"))
         self.send_button.clicked.connect(self.send_or_stop)
         buttons.addWidget(self.send_button)
-        self.new_chat_button = QPushButton(self.tr("New chat"))
-        self.new_chat_button.setAccessibleName(self.tr("New chat"))
+        self.new_chat_button = QPushButton()
         self.new_chat_button.clicked.connect(self.new_chat)
         buttons.addWidget(self.new_chat_button)
         row.addLayout(buttons)
@@ -164,9 +236,7 @@ class ChatPane(QWidget):
 
         self.status = QLabel()
         self.status.setObjectName("statusLine")
-        self.status.setAccessibleName(self.tr("Status"))
         layout.addWidget(self.status)
-        self._set_status(self.tr("No model loaded"))
 
     def _build_effort_row(self) -> QWidget:
         # Shown only for models whose prompt takes an effort (gpt-oss: reply_format "harmony").
@@ -175,19 +245,14 @@ class ChatPane(QWidget):
         line = QHBoxLayout(self._effort_row)
         line.setContentsMargins(0, 0, 0, 0)
         line.setSpacing(6)
-        tip = self.tr("How long the model thinks before it answers. More effort means longer "
-                      "thinking and usually better answers to hard questions; less is faster.")
-        label = QLabel(self.tr("Reasoning effort"))
-        label.setObjectName("effortLabel")
-        label.setToolTip(tip)
-        line.addWidget(label)
+        self._effort_label = QLabel()
+        self._effort_label.setObjectName("effortLabel")
+        line.addWidget(self._effort_label)
         self.effort_combo = QComboBox()
         self.effort_combo.setObjectName("effortCombo")
-        self.effort_combo.setAccessibleName(self.tr("Reasoning effort"))
-        self.effort_combo.setToolTip(tip)
         for key, text in REASONING_EFFORTS:
-            self.effort_combo.addItem(self.tr(str(text)), key)
-        label.setBuddy(self.effort_combo)
+            self.effort_combo.addItem(str(text), key)
+        self._effort_label.setBuddy(self.effort_combo)
         self.effort_combo.setCurrentIndex(self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
         line.addWidget(self.effort_combo)
         line.addStretch(1)
@@ -199,21 +264,17 @@ class ChatPane(QWidget):
         page.setObjectName("emptyState")
         box = QVBoxLayout(page)
         box.addStretch(1)
-        title = QLabel(self.tr("Welcome to Hearth"))
-        title.setObjectName("emptyTitle")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        box.addWidget(title)
-        self._empty_text = QLabel(self.tr(
-            "Chat with language models on this computer: nothing leaves it.\n"
-            "To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds "
-            "genai_config.json)."))
+        self._empty_title = QLabel()
+        self._empty_title.setObjectName("emptyTitle")
+        self._empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        box.addWidget(self._empty_title)
+        self._empty_text = QLabel()
         self._empty_text.setObjectName("emptyText")
         self._empty_text.setWordWrap(True)
         self._empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         box.addWidget(self._empty_text)
-        self.open_model_button = QPushButton(self.tr("Open model folder..."))
+        self.open_model_button = QPushButton()
         self.open_model_button.setObjectName("primaryButton")
-        self.open_model_button.setAccessibleName(self.tr("Open model folder"))
         self.open_model_button.clicked.connect(self.open_model_requested)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -223,16 +284,71 @@ class ChatPane(QWidget):
         box.addStretch(2)
         return page
 
+    def _add_shortcuts(self) -> None:
+        # MainWindow binds these keys too (and also switches to the chat page); while it does,
+        # the pane's give way to its (see add_shortcut).
+        add_shortcut(self, "Ctrl+N", self.new_chat)
+        add_shortcut(self, "Ctrl+L", self.focus_input)
+        add_shortcut(self, QKeySequence(Qt.Key.Key_Escape), self.stop,
+                     Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    # -- texts -------------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set the pane's own texts in the current language (messages do theirs)."""
+        self._jump.setText(self.tr("Jump to latest"))
+        self.input.setPlaceholderText(self.tr("Message the model (Enter to send, Shift+Enter "
+                                              "for a new line)"))
+        self.input.setAccessibleName(self.tr("Message"))
+        self.send_button.setAccessibleName(self.tr("Send or stop"))
+        self.new_chat_button.setText(self.tr("New chat"))
+        self.new_chat_button.setAccessibleName(self.tr("New chat"))
+        self.new_chat_button.setToolTip(self.tr("Start a new conversation (Ctrl+N)"))
+        self.status.setAccessibleName(self.tr("Status"))
+        tip = self.tr("How long the model thinks before it answers. More effort means longer "
+                      "thinking and usually better answers to hard questions; less is faster.")
+        self._effort_label.setText(self.tr("Reasoning effort"))
+        self._effort_label.setToolTip(tip)
+        self.effort_combo.setAccessibleName(self.tr("Reasoning effort"))
+        self.effort_combo.setToolTip(tip)
+        for i, (_key, text) in enumerate(REASONING_EFFORTS):
+            self.effort_combo.setItemText(i, self.tr(str(text)))
+        self._empty_title.setText(self.tr("Welcome to Hearth"))
+        self._empty_text.setText(self.tr(
+            "Chat with language models on this computer: nothing leaves it.\n"
+            "To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds "
+            "genai_config.json)."))
+        self.open_model_button.setText(self.tr("Open model folder..."))
+        self.open_model_button.setAccessibleName(self.tr("Open model folder"))
+        if self._service.model is None and not self._service.busy:
+            self._set_status(self.tr("No model loaded"))
+        self._update_controls()
+
     # -- public ----------------------------------------------------------------------------------
     @property
     def messages(self) -> tuple[ChatMessage, ...]:
-        """The conversation so far (without the reply being streamed)."""
-        return tuple(self._messages)
+        """The conversation as the model gets it next turn (without the reply being streamed,
+        failed replies or the system prompt)."""
+        return tuple(w.chat_message for w in self._widgets if w.chat_message is not None)
 
     @property
     def message_widgets(self) -> tuple[MessageWidget, ...]:
         """The message widgets, oldest first."""
         return tuple(self._widgets)
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The saved conversation shown, or None (no store, or nothing sent yet)."""
+        return self._conversation_id
+
+    @property
+    def store(self) -> Store | None:
+        """Where conversations are saved (None: in memory only)."""
+        return self._store
 
     @property
     def reasoning_effort(self) -> str:
@@ -245,8 +361,14 @@ class ChatPane(QWidget):
         return not self._effort_row.isHidden()
 
     def set_system_prompt(self, text: str) -> None:
-        """Instructions sent with every turn of this conversation."""
-        self._system_prompt = text
+        """Instructions for new conversations, and for this one while nothing is sent yet.
+
+        A conversation keeps the prompt it began with: it opens every prompt, so changing it
+        midway would make the model re-read the whole conversation.
+        """
+        self._default_system_prompt = text
+        if not self._widgets:
+            self._system_prompt = text
 
     @Slot()
     def send_or_stop(self) -> None:
@@ -258,9 +380,10 @@ class ChatPane(QWidget):
         if not text or self._service.model is None or self._service.busy:
             return
         self.input.clear()
-        self._messages.append(ChatMessage("user", text))
-        widget = self._add_widget("user", self.tr("You"))
-        widget.set_text(text)
+        self._banner.hide()
+        parent = self._last_message_id()
+        widget = self._add_user_widget(text)
+        self._save_user_message(widget, parent)
         self._start_reply()
 
     @Slot()
@@ -270,28 +393,72 @@ class ChatPane(QWidget):
 
     @Slot()
     def regenerate(self) -> None:
-        """Write the last reply again."""
-        if self._service.busy or not self._messages or self._messages[-1].role != "assistant":
+        """Write the last reply again. With a store the old one stays as another version."""
+        if not self._can_reply() or not self._widgets or self._widgets[-1].role != "assistant":
             return
-        self._messages.pop()
         widget = self._widgets.pop()
         widget.deleteLater()
+        self._banner.hide()
         self._start_reply()
+
+    @Slot()
+    def continue_reply(self) -> None:
+        """Go on with a reply that was cut off when Hearth stopped.
+
+        For now this writes the reply anew from the user's message, like Regenerate: resuming
+        mid-reply needs the model to be fed the cut-off text as an open assistant turn, which
+        the engine cannot do yet, and the cut-off text has no token ids to splice (they are
+        only saved when a reply finishes). The cut-off version stays reachable.
+        """
+        self.regenerate()
 
     @Slot()
     def new_chat(self) -> None:
         """Start an empty conversation (stopping a reply in progress)."""
-        self.stop()
-        self._request_id = None
-        self._streaming = None
-        self._messages.clear()
-        self._conversation_date = ""
+        self._close_conversation()
+        self._system_prompt = self._default_system_prompt
         self.effort_combo.setCurrentIndex(self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
-        for widget in self._widgets:
-            widget.deleteLater()
-        self._widgets.clear()
-        self._banner.hide()
         self._update_controls()
+        self.conversation_changed.emit(0)
+
+    @Slot(int)
+    def load_conversation(self, conversation_id: int) -> None:
+        """Show a saved conversation and go on with it where it ended.
+
+        Its system prompt, reasoning effort and date come back with it, and the replies their
+        token ids, so the next turn reuses the model's cache when the same model is loaded.
+        """
+        if self._store is None:
+            return
+        if conversation_id == self._conversation_id and self._request_id is not None:
+            return  # it is on screen, with a reply streaming into it
+        try:
+            conv = self._store.get_conversation(conversation_id)
+            path = self._store.path(conversation_id)
+        except StorageError as exc:
+            log.warning("conversation %d not opened: %s (%s)", conversation_id, exc,
+                        exc.detail)
+            self.show_error(self.tr("This conversation could not be opened. {reason}").format(
+                reason=exc.user_message))
+            return
+        self._close_conversation()
+        self._conversation_id = conv.id
+        self._saved_settings = conv.settings
+        self._saved_model = conv.model_name
+        self._system_prompt = conv.settings.system_prompt
+        self._conversation_date = conv.settings.conversation_date
+        index = self.effort_combo.findData(conv.settings.reasoning_effort)
+        if index >= 0:
+            self.effort_combo.setCurrentIndex(index)
+        self._render_path(conv, path)
+        self._stack.setCurrentWidget(self._scroll)
+        self._update_controls()
+        self.conversation_changed.emit(conv.id)
+
+    @Slot()
+    def focus_input(self) -> None:
+        """Put the keyboard focus in the message box."""
+        self.input.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     @Slot()
     def scroll_to_bottom(self) -> None:
@@ -306,10 +473,110 @@ class ChatPane(QWidget):
         self._banner.setText(message)
         self._banner.show()
 
+    # -- saving ------------------------------------------------------------------------------------
+    def _save[**P, T](self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """Run a store call; a StorageError is said to the user and gives None."""
+        try:
+            return call(*args, **kwargs)
+        except StorageError as exc:
+            self._show_storage_error(exc)
+            return None
+
+    def _show_storage_error(self, exc: StorageError) -> None:
+        log.warning("conversation not saved: %s (%s)", exc, exc.detail)
+        self.show_error(self.tr(
+            "This conversation could not be saved. {reason} What is on screen stays; Hearth "
+            "tries again as the conversation goes on.").format(reason=exc.user_message))
+
+    def _settings_snapshot(self, options: GenerationOptions) -> ConversationSettings:
+        return ConversationSettings.from_options(options, self._system_prompt)
+
+    def _save_user_message(self, widget: MessageWidget, parent: int | None,
+                           edit_of: int | None = None) -> None:
+        """Save a message just added (or an edit of `edit_of`), creating the conversation with
+        the first one."""
+        store, message = self._store, widget.chat_message
+        if store is None or message is None:
+            return
+        model = self._service.model
+        if self._conversation_id is None:
+            conv = self._save(
+                store.create_conversation, model_name=model.name if model else "",
+                model_path=model.path if model else "",
+                settings=self._settings_snapshot(self._request_options()),
+                first_message=message.content)
+            if conv is None:
+                return
+            self._conversation_id = conv.id
+            self._saved_settings = conv.settings
+            self._saved_model = conv.model_name
+            self._conversation_date = conv.settings.conversation_date
+            widget.message_id = conv.active_leaf_id
+        elif edit_of is not None:
+            edited = self._save(store.edit_message, edit_of, message.content)
+            widget.message_id = edited.id if edited else None
+        else:
+            added = self._save(store.add_message, self._conversation_id, "user",
+                               message.content, parent_id="leaf" if parent is None else parent)
+            widget.message_id = added.id if added else None
+        if widget.message_id is not None:
+            self.conversation_changed.emit(self._conversation_id)
+
+    def _record_settings(self, options: GenerationOptions) -> None:
+        """Keep the saved snapshot and model in step with what the next reply is held with."""
+        store, cid = self._store, self._conversation_id
+        if store is None or cid is None:
+            return
+        snapshot = self._settings_snapshot(options)
+        if snapshot != self._saved_settings:
+            try:
+                store.set_settings(cid, snapshot)
+                self._saved_settings = snapshot
+            except StorageError as exc:
+                self._show_storage_error(exc)
+        model = self._service.model
+        if model is not None and model.name != self._saved_model:
+            try:
+                store.set_model(cid, model.name, model.path)
+                self._saved_model = model.name
+            except StorageError as exc:
+                self._show_storage_error(exc)
+
+    def _versions(self, message_id: int) -> list[Message] | None:
+        """The versions of a message the switcher counts: same role, leaving out replies that
+        ended before they wrote anything."""
+        if self._store is None:
+            return None
+        siblings = self._save(self._store.siblings, message_id)
+        if not siblings:
+            return None
+        role = next(m.role for m in siblings if m.id == message_id)
+        return [m for m in siblings
+                if m.role == role and (m.id == message_id or not _is_empty_reply(m))]
+
+    def _update_branch(self, widget: MessageWidget) -> None:
+        if widget.message_id is None:
+            return
+        versions = self._versions(widget.message_id)
+        if versions:
+            ids = [m.id for m in versions]
+            widget.set_branch(ids.index(widget.message_id) + 1, len(ids))
+
     # -- internals ---------------------------------------------------------------------------------
     def _conversation(self) -> tuple[ChatMessage, ...]:
         head = (ChatMessage("system", self._system_prompt),) if self._system_prompt else ()
-        return head + tuple(self._messages)
+        model = self._service.model
+        current = model.name if model else ""
+        body = []
+        for widget in self._widgets:
+            message = widget.chat_message
+            if message is None:
+                continue
+            if message.token_ids is not None and widget.model_name != current:
+                # Token ids are a model's own vocabulary: another model gets the text.
+                message = replace(message, token_ids=None)
+            body.append(message)
+        return head + tuple(body)
 
     def _request_options(self) -> GenerationOptions:
         if not self._conversation_date:
@@ -317,21 +584,57 @@ class ChatPane(QWidget):
         return replace(self.options, reasoning_effort=self.reasoning_effort,
                        conversation_date=self._conversation_date)
 
+    def _can_reply(self) -> bool:
+        if self._request_id is not None or self._service.busy:
+            return False
+        if self._service.model is None:
+            self.show_error(self.tr("Open a model to go on with this conversation."))
+            return False
+        return True
+
+    def _last_message_id(self) -> int | None:
+        return self._widgets[-1].message_id if self._widgets else None
+
     def _start_reply(self) -> None:
         model = self._service.model
-        title = model.name if model else self.tr("Assistant")
-        self._streaming = self._add_widget("assistant", title)
-        self._request_id = self._service.send(self._conversation(), self._request_options())
+        parent = self._last_message_id()
+        options = self._request_options()
+        messages = self._conversation()
+        self._record_settings(options)
+        widget = self._add_widget("assistant", model.name if model else None)
+        widget.model_name = model.name if model else ""
+        reply_id = None
+        if self._store is not None and self._conversation_id is not None:
+            reply_id = self._save(self._store.begin_reply, self._conversation_id,
+                                  "leaf" if parent is None else parent,
+                                  model_name=widget.model_name)
+        widget.message_id = reply_id
+        self._streaming = widget
+        self._request_id = self._service.send(messages, options)
         if self._request_id is None:
-            self._streaming.finish(note=self.tr("The model is busy; try again."))
+            busy = self.tr("The model is busy; try again.")
+            widget.finish(note=busy)
             self._streaming = None
-        self._banner.hide()
+            if self._store is not None and reply_id is not None:
+                self._save(self._store.fail_reply, reply_id, busy)
+        elif reply_id is not None:
+            self._saving[self._request_id] = reply_id
         self.scroll_to_bottom()
         self._update_controls()
 
-    def _add_widget(self, role: str, title: str) -> MessageWidget:
+    def _add_user_widget(self, text: str) -> MessageWidget:
+        widget = self._add_widget("user")
+        widget.set_text(text)
+        widget.chat_message = ChatMessage("user", text)
+        return widget
+
+    def _add_widget(self, role: str, title: str | None = None) -> MessageWidget:
         widget = MessageWidget(role, title)
         widget.regenerate_requested.connect(self.regenerate)
+        widget.continue_requested.connect(self.continue_reply)
+        widget.edit_submitted.connect(partial(self._on_message_edit_submitted, widget))
+        widget.branch_switch_requested.connect(
+            partial(self._on_message_branch_switch_requested, widget))
         widget.link_activated.connect(self._open_link)
         # Before the trailing stretch, which keeps short conversations at the top.
         self._list.insertWidget(self._list.count() - 1, widget)
@@ -342,12 +645,108 @@ class ChatPane(QWidget):
             w.set_regenerate_visible(False)
         return widget
 
+    def _clear_widgets(self) -> None:
+        for widget in self._widgets:
+            widget.deleteLater()
+        self._widgets.clear()
+
+    def _close_conversation(self) -> None:
+        """Leave the conversation shown: stop its reply (its row is still finished when the
+        reply ends) and clear the screen."""
+        self.stop()
+        self._request_id = None
+        self._streaming = None
+        self._clear_widgets()
+        self._conversation_id = None
+        self._saved_settings = None
+        self._saved_model = ""
+        self._conversation_date = ""
+        self._banner.hide()
+
+    def _render_path(self, conv: Conversation, path: list[Message],
+                     focus_id: int | None = None) -> None:
+        """Show a saved branch: answers, thinking folded, figures and notes; a reply cut off
+        when Hearth stopped offers Continue and Regenerate if it is the last one."""
+        self._clear_widgets()
+        shown = [m for m in path
+                 if m.role in ("user", "assistant") and not _is_empty_reply(m)]
+        for n, message in enumerate(shown):
+            if message.role == "user":
+                widget = self._add_user_widget(message.content)
+            else:
+                widget = self._add_saved_reply(conv, message, last=n == len(shown) - 1)
+            widget.message_id = message.id
+        for widget in self._widgets:
+            self._update_branch(widget)
+        self._update_regenerate()
+        focus = next((w for w in self._widgets if w.message_id == focus_id), None)
+        if focus is None:
+            self.scroll_to_bottom()
+        else:
+            # Keep the switched message in view rather than jumping to the end.
+            self._stick_to_bottom = False
+            QTimer.singleShot(0, partial(self._scroll_to_message, focus_id))
+
+    def _add_saved_reply(self, conv: Conversation, message: Message,
+                         last: bool) -> MessageWidget:
+        figures = message.figures
+        model_name = str(figures.get("model") or conv.model_name)
+        widget = self._add_widget("assistant", model_name or None)
+        widget.model_name = model_name
+        widget.set_text(message.content, message.reasoning)
+        stats = ""
+        if "generated_tokens" in figures:
+            stats = self._stats_text(int(figures.get("generated_tokens") or 0),
+                                     float(figures.get("tok_s") or 0.0),
+                                     float(figures.get("ttft_ms") or 0.0))
+        if message.status == "streaming":
+            note = self.tr("This reply is still being written (by another Hearth window or "
+                           "command).")
+        else:
+            note = self._finish_note(message.finish_reason,
+                                     bool(figures.get("context_full")), message.error,
+                                     int(figures.get("dropped_messages") or 0))
+        widget.finish(stats, note, reasoning_ms=float(figures.get("reasoning_ms") or 0.0))
+        if message.status == "error":
+            widget.set_note(widget.note(), error=True)
+        elif message.status == "interrupted":
+            widget.set_interrupted(True, offer_resume=last)
+        # As Store.history: failed and unfinished replies are not sent back to the model.
+        if message.status not in ("error", "streaming"):
+            widget.chat_message = message.as_chat_message()
+        return widget
+
+    def _scroll_to_message(self, message_id: int | None) -> None:
+        widget = next((w for w in self._widgets if w.message_id == message_id), None)
+        if widget is not None:
+            self._scroll.ensureWidgetVisible(widget, 0, 48)
+
     def _update_regenerate(self) -> None:
         for w in self._widgets:
             w.set_regenerate_visible(False)
-        if self._widgets and self._messages and self._messages[-1].role == "assistant" \
-                and self._widgets[-1].role == "assistant":
+        if self._widgets and self._widgets[-1].role == "assistant" \
+                and self._widgets[-1] is not self._streaming:
             self._widgets[-1].set_regenerate_visible(True)
+
+    def _stats_text(self, tokens: int, tok_s: float, ttft_ms: float) -> str:
+        return self.tr("{n} tokens · {tps:.1f} tok/s · first token {ttft:.0f} ms").format(
+            n=tokens, tps=tok_s, ttft=ttft_ms)
+
+    def _finish_note(self, reason: str, context_full: bool, error: str, dropped: int) -> str:
+        """Why a reply ended, if that is worth a line under it."""
+        note = ""
+        if reason == "cancelled":
+            note = self.tr("Stopped.")
+        elif reason == "length":
+            note = (self.tr("The context window is full; the reply was cut off.")
+                    if context_full else self.tr("Reached the reply length limit."))
+        elif error:
+            note = error
+        if dropped:
+            note = (note + " " if note else "") + self.tr(
+                "The {n} oldest messages no longer fit the context window and were left out."
+            ).format(n=dropped)
+        return note
 
     def _set_status(self, text: str) -> None:
         self.status.setText(text)
@@ -364,6 +763,46 @@ class ChatPane(QWidget):
         qurl = QUrl(url)
         if qurl.scheme() in ("http", "https", "file"):
             QDesktopServices.openUrl(qurl)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        yield_to_window_shortcuts(self)
+        super().showEvent(event)
+
+    # -- message signals ---------------------------------------------------------------------------
+    def _on_message_edit_submitted(self, widget: MessageWidget, text: str) -> None:
+        if widget not in self._widgets or not self._can_reply():
+            return
+        index = self._widgets.index(widget)
+        edit_of = widget.message_id
+        parent = self._widgets[index - 1].message_id if index > 0 else None
+        for old in self._widgets[index:]:
+            old.deleteLater()
+        del self._widgets[index:]
+        self._banner.hide()
+        edited = self._add_user_widget(text)
+        self._save_user_message(edited, parent, edit_of=edit_of)
+        self._update_branch(edited)
+        self._start_reply()
+
+    def _on_message_branch_switch_requested(self, widget: MessageWidget, step: int) -> None:
+        store, cid = self._store, self._conversation_id
+        if store is None or cid is None or widget.message_id is None \
+                or self._request_id is not None:
+            return
+        versions = self._versions(widget.message_id)
+        if not versions:
+            return
+        ids = [m.id for m in versions]
+        target = ids.index(widget.message_id) + step
+        if not 0 <= target < len(ids):
+            return
+        path = self._save(store.switch_branch, ids[target])
+        conv = self._save(store.get_conversation, cid)
+        if path is None or conv is None:
+            return
+        self._render_path(conv, path, focus_id=ids[target])
+        self._update_controls()
+        self.conversation_changed.emit(cid)
 
     # -- service signals ---------------------------------------------------------------------------
     @Slot(str)
@@ -394,6 +833,15 @@ class ChatPane(QWidget):
     @Slot(int, str, int, bool)
     def _on_service_text_generated(self, rid: int, text: str, tokens: int,
                                    reasoning: bool) -> None:
+        reply_id = self._saving.get(rid)
+        if reply_id is not None and self._store is not None:
+            try:
+                self._store.append_reply(reply_id, text, reasoning)
+            except StorageError as exc:
+                # The store retries at its next write; say it once per reply.
+                if reply_id not in self._save_failed:
+                    self._save_failed.add(reply_id)
+                    self._show_storage_error(exc)
         if rid != self._request_id or self._streaming is None:
             return  # a stale reply (e.g. after New chat)
         if reasoning:
@@ -406,40 +854,43 @@ class ChatPane(QWidget):
 
     @Slot(int, object)
     def _on_service_finished(self, rid: int, result: GenerationResult) -> None:
+        reply_id = self._saving.pop(rid, None)
+        saved = None
+        if reply_id is not None and self._store is not None:
+            self._save_failed.discard(reply_id)
+            saved = self._save(self._store.finish_reply, reply_id, result)
         if rid != self._request_id or self._streaming is None:
+            if saved is not None:
+                self.conversation_changed.emit(self._conversation_id or 0)
             return
         widget, self._streaming, self._request_id = self._streaming, None, None
-        note = ""
-        if result.finish_reason is FinishReason.CANCELLED:
-            note = self.tr("Stopped.")
-        elif result.finish_reason is FinishReason.LENGTH:
-            note = (self.tr("The context window is full; the reply was cut off.")
-                    if result.context_full else
-                    self.tr("Reached the reply length limit."))
-        elif result.error:
-            note = result.error
-        if result.dropped_messages:
-            note = (note + " " if note else "") + self.tr(
-                "The {n} oldest messages no longer fit the context window and were left out."
-            ).format(n=result.dropped_messages)
-        stats = self.tr("{n} tokens · {tps:.1f} tok/s · first token {ttft:.0f} ms").format(
-            n=result.generated_tokens, tps=result.tok_s, ttft=result.ttft_ms)
+        note = self._finish_note(result.finish_reason, result.context_full, result.error,
+                                 result.dropped_messages)
+        stats = self._stats_text(result.generated_tokens, result.tok_s, result.ttft_ms)
         widget.finish(stats, note, reasoning_ms=result.reasoning_ms)
         if result.finish_reason is FinishReason.ERROR:
             widget.set_note(widget.note(), error=True)
         if result.token_ids or result.text or result.reasoning:
-            self._messages.append(result.as_message())
+            widget.chat_message = result.as_message()
         else:
             # Nothing was generated (stopped at once): drop the empty bubble, keep the question.
             self._widgets.remove(widget)
             widget.deleteLater()
         self._set_status(self.tr("{model} · {tps:.1f} tok/s · {n} tokens").format(
             model=self._model_status(), tps=result.tok_s, n=result.generated_tokens))
+        if saved is not None and widget in self._widgets:
+            self._update_branch(widget)
         self._update_regenerate()
         self._update_controls()
+        if saved is not None:
+            self.conversation_changed.emit(self._conversation_id or 0)
 
     @Slot(int, str)
     def _on_service_failed(self, rid: int, message: str) -> None:
+        reply_id = self._saving.pop(rid, None)
+        if reply_id is not None and self._store is not None:
+            self._save_failed.discard(reply_id)
+            self._save(self._store.fail_reply, reply_id, message)
         if rid != self._request_id:
             return
         if self._streaming is not None:
@@ -449,6 +900,7 @@ class ChatPane(QWidget):
         self.show_error(message)
         self.error_occurred.emit(message)
         self._set_status(self._model_status())
+        self._update_regenerate()
         self._update_controls()
 
     @Slot()
@@ -460,6 +912,9 @@ class ChatPane(QWidget):
             has_model and not self._service.busy and bool(self.input.toPlainText().strip())))
         self.input.setEnabled(has_model)
         self.new_chat_button.setEnabled(bool(self._widgets))
+        busy = streaming or self._service.busy
+        for widget in self._widgets:
+            widget.set_busy(busy)
         if not has_model and not self._widgets:
             self._stack.setCurrentIndex(0)
 

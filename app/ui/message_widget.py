@@ -1,22 +1,30 @@
-"""One message in the chat: a header, the model's thinking, the Markdown answer, its actions."""
+"""One message in the chat: a header, the model's thinking, the Markdown answer, its actions.
+
+Besides Copy and Regenerate, a message offers what a saved conversation needs: an inline editor
+for the user's own messages ("Edit"), a "< 2/3 >" switcher between the versions of a message
+(edits and regenerations are kept as branches), and Continue/Regenerate on a reply that was cut
+off when Hearth stopped. The widget only asks; the chat pane decides and talks to the store.
+"""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
+    QPlainTextEdit,
     QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.core.chat import ChatMessage
 from app.ui.markdown_view import StreamingMarkdownView
 
 
@@ -58,7 +66,6 @@ class ThinkingSection(QWidget):
         self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.toggle.setAccessibleName(self.tr("Model's thinking"))
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
 
@@ -71,8 +78,19 @@ class ThinkingSection(QWidget):
         frame_layout.addWidget(self.view)
         layout.addWidget(self._frame)
         self._frame.hide()
-        self._update_toggle_text()
+        self.retranslate()
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set the section's texts in the current language."""
+        self.toggle.setAccessibleName(self.tr("Model's thinking"))
+        self._update_toggle_tip()
+        self._update_toggle_text()
 
     # -- state -------------------------------------------------------------------------------
     def markdown(self) -> str:
@@ -145,9 +163,12 @@ class ThinkingSection(QWidget):
     def _on_toggle_toggled(self, expanded: bool) -> None:
         self._frame.setVisible(expanded)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
-        self.toggle.setToolTip(self.tr("Hide the model's thinking") if expanded
-                               else self.tr("Show the model's thinking"))
+        self._update_toggle_tip()
         self.expanded_changed.emit(expanded)
+
+    def _update_toggle_tip(self) -> None:
+        self.toggle.setToolTip(self.tr("Hide the model's thinking") if self.is_expanded()
+                               else self.tr("Show the model's thinking"))
 
     def _update_toggle_text(self) -> None:
         if self._thinking:
@@ -168,6 +189,37 @@ class ThinkingSection(QWidget):
         return self.tr("{m} min {s} s").format(m=minutes, s=rest)
 
 
+class _EditBox(QPlainTextEdit):
+    """The inline editor of a user message: Enter saves, Shift+Enter starts a new line, Esc
+    cancels.
+
+    Signals:
+        submitted()
+        cancelled()
+    """
+
+    submitted = Signal()
+    cancelled = Signal()
+
+    def event(self, event: QEvent) -> bool:
+        # Claim Esc before a window shortcut (Stop) takes it: in the editor it means "cancel".
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) \
+                and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            self.submitted.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+            return
+        super().keyPressEvent(event)
+
+
 class MessageWidget(QFrame):
     """A user or assistant message.
 
@@ -177,24 +229,43 @@ class MessageWidget(QFrame):
     Markdown source is kept so Copy puts exactly what the model wrote on the clipboard: the
     answer only, or with its thinking as a quoted section.
 
+    The chat pane records what the message is: `message_id` (its row in the conversation
+    store; None when not saved), `chat_message` (what goes back to the model next turn; None
+    while a reply streams and for a reply that failed) and `model_name` (the model whose token
+    ids `chat_message` carries: another model must not be fed them).
+
     Signals:
         regenerate_requested()
+        continue_requested(): go on with a reply that was cut off
+        edit_submitted(str): the edited text of a user message
+        branch_switch_requested(int): -1 for the previous version of this message, +1 the next
         link_activated(str)
     """
 
     regenerate_requested = Signal()
+    continue_requested = Signal()
+    edit_submitted = Signal(str)
+    branch_switch_requested = Signal(int)
     link_activated = Signal(str)
 
-    def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, role: str, title: str | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
+        self.message_id: int | None = None
+        self.chat_message: ChatMessage | None = None
+        self.model_name = ""
+        self._fixed_title = title  # None: "You" / "Assistant", in the current language
+        self._interrupted = False
+        self._busy = False
+        self._branch = (1, 1)
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(14, 10, 14, 8)
         outer.setSpacing(4)
 
-        self._title = QLabel(title)
+        self._title = QLabel()
         self._title.setObjectName("messageTitle")
         outer.addWidget(self._title)
 
@@ -206,47 +277,175 @@ class MessageWidget(QFrame):
         self.body.link_activated.connect(self.link_activated)
         outer.addWidget(self.body)
 
+        outer.addWidget(self._build_editor())
+
         self._note = QLabel()
         self._note.setObjectName("messageNote")
         self._note.setWordWrap(True)
         self._note.hide()
         outer.addWidget(self._note)
 
+        outer.addWidget(self._build_resume_row())
+        outer.addLayout(self._build_actions())
+        self.retranslate()
+        self._set_actions_visible(role == "user")
+
+    # -- layout ------------------------------------------------------------------------------
+    def _build_editor(self) -> QWidget:
+        self._edit_frame = QWidget(self)
+        self._edit_frame.setObjectName("messageEditor")
+        column = QVBoxLayout(self._edit_frame)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(6)
+        self.editor = _EditBox(self._edit_frame)
+        self.editor.setObjectName("messageInput")
+        self.editor.setTabChangesFocus(True)
+        self.editor.setMinimumWidth(420)
+        self.editor.setFixedHeight(96)
+        self.editor.submitted.connect(self._on_editor_submitted)
+        self.editor.cancelled.connect(self.cancel_editing)
+        self.editor.textChanged.connect(self._on_editor_text_changed)
+        column.addWidget(self.editor)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        self.cancel_edit_button = QPushButton(self._edit_frame)
+        self.cancel_edit_button.clicked.connect(self.cancel_editing)
+        row.addWidget(self.cancel_edit_button)
+        self.save_edit_button = QPushButton(self._edit_frame)
+        self.save_edit_button.setObjectName("primaryButton")
+        self.save_edit_button.clicked.connect(self._on_editor_submitted)
+        row.addWidget(self.save_edit_button)
+        column.addLayout(row)
+        self._edit_frame.hide()
+        return self._edit_frame
+
+    def _build_resume_row(self) -> QWidget:
+        # Under a reply that was cut off when Hearth stopped (only the last one offers it).
+        self._resume_row = QWidget(self)
+        self._resume_row.setObjectName("resumeRow")
+        row = QHBoxLayout(self._resume_row)
+        row.setContentsMargins(0, 2, 0, 2)
+        row.setSpacing(6)
+        self.continue_button = QPushButton(self._resume_row)
+        self.continue_button.setObjectName("primaryButton")
+        self.continue_button.clicked.connect(self.continue_requested)
+        row.addWidget(self.continue_button)
+        self.resume_regenerate_button = QPushButton(self._resume_row)
+        self.resume_regenerate_button.clicked.connect(self.regenerate_requested)
+        row.addWidget(self.resume_regenerate_button)
+        row.addStretch(1)
+        self._resume_row.hide()
+        return self._resume_row
+
+    def _build_actions(self) -> QHBoxLayout:
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.setSpacing(6)
-        self.copy_button = QToolButton()
-        self.copy_button.setText(self.tr("Copy"))
+
+        self._branch_row = QWidget(self)
+        self._branch_row.setObjectName("branchSwitcher")
+        switcher = QHBoxLayout(self._branch_row)
+        switcher.setContentsMargins(0, 0, 0, 0)
+        switcher.setSpacing(0)
+        self.previous_branch_button = QToolButton(self._branch_row)
+        self.previous_branch_button.setObjectName("flatButton")
+        self.previous_branch_button.setText("\u2039")  # single angle quotation marks: < and >
+        self.previous_branch_button.clicked.connect(self._on_previous_branch_button_clicked)
+        self.branch_label = QLabel(self._branch_row)
+        self.branch_label.setObjectName("messageStats")
+        self.next_branch_button = QToolButton(self._branch_row)
+        self.next_branch_button.setObjectName("flatButton")
+        self.next_branch_button.setText("\u203a")
+        self.next_branch_button.clicked.connect(self._on_next_branch_button_clicked)
+        switcher.addWidget(self.previous_branch_button)
+        switcher.addWidget(self.branch_label)
+        switcher.addWidget(self.next_branch_button)
+        self._branch_row.hide()
+        actions.addWidget(self._branch_row)
+
+        self.copy_button = QToolButton(self)
         self.copy_button.setObjectName("flatButton")
-        self.copy_button.setToolTip(self.tr("Copy this message as Markdown") if role == "user"
-                                    else self.tr("Copy the answer as Markdown"))
-        self.copy_button.setAccessibleName(self.tr("Copy message"))
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         # The menu is attached only to replies that have reasoning (see _update_copy_menu).
         self._copy_menu = QMenu(self)
-        self.copy_answer_action = QAction(self.tr("Copy answer"), self)
+        self.copy_answer_action = QAction(self)
         self.copy_answer_action.triggered.connect(self.copy_to_clipboard)
-        self.copy_with_thinking_action = QAction(self.tr("Copy with thinking"), self)
-        self.copy_with_thinking_action.setToolTip(
-            self.tr("Copy the answer with the model's thinking quoted before it"))
+        self.copy_with_thinking_action = QAction(self)
         self.copy_with_thinking_action.triggered.connect(self.copy_with_thinking_to_clipboard)
         self._copy_menu.addAction(self.copy_answer_action)
         self._copy_menu.addAction(self.copy_with_thinking_action)
         actions.addWidget(self.copy_button)
-        self.regenerate_button = QPushButton(self.tr("Regenerate"))
+        self.edit_button = QToolButton(self)
+        self.edit_button.setObjectName("flatButton")
+        self.edit_button.clicked.connect(self.start_editing)
+        actions.addWidget(self.edit_button)
+        self.regenerate_button = QPushButton(self)
         self.regenerate_button.setObjectName("flatButton")
-        self.regenerate_button.setToolTip(self.tr("Write this reply again"))
-        self.regenerate_button.setAccessibleName(self.tr("Regenerate reply"))
         self.regenerate_button.clicked.connect(self.regenerate_requested)
         self.regenerate_button.setVisible(False)
         actions.addWidget(self.regenerate_button)
         actions.addStretch(1)
-        self._stats = QLabel()
+        self._stats = QLabel(self)
         self._stats.setObjectName("messageStats")
         actions.addWidget(self._stats)
-        outer.addLayout(actions)
-        self._set_actions_visible(role == "user")
+        return actions
 
+    # -- texts -------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def retranslate(self) -> None:
+        """Set the message's own texts (title, buttons, the cut-off note) in the current
+        language; what the model or the user wrote stays as it is."""
+        if self._fixed_title is not None:
+            self._title.setText(self._fixed_title)
+        else:
+            self._title.setText(self.tr("You") if self.role == "user" else self.tr("Assistant"))
+        self.copy_button.setText(self.tr("Copy"))
+        self.copy_button.setToolTip(self.tr("Copy this message as Markdown")
+                                    if self.role == "user"
+                                    else self.tr("Copy the answer as Markdown"))
+        self.copy_button.setAccessibleName(self.tr("Copy message"))
+        self.copy_answer_action.setText(self.tr("Copy answer"))
+        self.copy_with_thinking_action.setText(self.tr("Copy with thinking"))
+        self.copy_with_thinking_action.setToolTip(
+            self.tr("Copy the answer with the model's thinking quoted before it"))
+        self.edit_button.setText(self.tr("Edit"))
+        self.edit_button.setToolTip(self.tr("Edit this message and get a new reply; the "
+                                            "current version stays reachable"))
+        self.edit_button.setAccessibleName(self.tr("Edit message"))
+        self.regenerate_button.setText(self.tr("Regenerate"))
+        self.regenerate_button.setToolTip(self.tr("Write this reply again; the current one "
+                                                  "stays reachable"))
+        self.regenerate_button.setAccessibleName(self.tr("Regenerate reply"))
+        self.editor.setAccessibleName(self.tr("Edit message"))
+        self.save_edit_button.setText(self.tr("Save and send"))
+        self.save_edit_button.setAccessibleName(self.tr("Save the edited message and send it"))
+        self.cancel_edit_button.setText(self.tr("Cancel"))
+        self.cancel_edit_button.setAccessibleName(self.tr("Cancel editing"))
+        self.continue_button.setText(self.tr("Continue"))
+        self.continue_button.setAccessibleName(self.tr("Continue the reply"))
+        self.continue_button.setToolTip(self.tr(
+            "Go on from your message. Hearth cannot yet resume a reply mid-sentence, so the "
+            "model writes it anew; the cut-off text stays reachable."))
+        self.resume_regenerate_button.setText(self.tr("Regenerate"))
+        self.resume_regenerate_button.setAccessibleName(self.tr("Regenerate reply"))
+        self.resume_regenerate_button.setToolTip(self.tr("Write this reply again"))
+        self.previous_branch_button.setAccessibleName(self.tr("Previous version"))
+        self.previous_branch_button.setToolTip(self.tr("Previous version"))
+        self.next_branch_button.setAccessibleName(self.tr("Next version"))
+        self.next_branch_button.setToolTip(self.tr("Next version"))
+        self._update_branch_label()
+        if self._interrupted:
+            self.set_note(self._interrupted_note())
+
+    def _interrupted_note(self) -> str:
+        return self.tr("Hearth stopped before this reply was finished.")
+
+    # -- streaming ---------------------------------------------------------------------------
     def append(self, text: str) -> None:
         """Add streamed answer text; the first of it folds the thinking away."""
         if text:
@@ -291,6 +490,10 @@ class MessageWidget(QFrame):
         """The line under the message (empty if none)."""
         return self._note.text()
 
+    def stats(self) -> str:
+        """The figures line of a reply (tokens, speed), empty if none."""
+        return self._stats.text()
+
     def markdown(self) -> str:
         """The message's source text: for a reply, the answer only."""
         return self.body.markdown()
@@ -316,9 +519,114 @@ class MessageWidget(QFrame):
         """Copy the answer with its reasoning quoted before it."""
         QGuiApplication.clipboard().setText(self.markdown_with_thinking())
 
+    # -- states the pane sets ----------------------------------------------------------------
     def set_regenerate_visible(self, visible: bool) -> None:
-        """Only the last reply offers Regenerate."""
-        self.regenerate_button.setVisible(visible and self.role == "assistant")
+        """Only the last reply offers Regenerate (in its resume row when it was cut off)."""
+        self.regenerate_button.setVisible(visible and self.role == "assistant"
+                                          and self._resume_row.isHidden())
+
+    def set_interrupted(self, interrupted: bool, offer_resume: bool = False) -> None:
+        """Mark a reply that Hearth stopped writing when it quit; `offer_resume` adds the
+        Continue and Regenerate buttons (the pane offers them on the last reply only)."""
+        self._interrupted = interrupted
+        self.set_note(self._interrupted_note() if interrupted else "")
+        self._resume_row.setVisible(interrupted and offer_resume)
+        if not self._resume_row.isHidden():
+            self.regenerate_button.setVisible(False)
+        self._update_enabled()
+
+    def is_interrupted(self) -> bool:
+        """Whether the reply was cut off when Hearth stopped."""
+        return self._interrupted
+
+    def resume_offered(self) -> bool:
+        """Whether Continue and Regenerate are offered under the reply."""
+        return not self._resume_row.isHidden()
+
+    def set_branch(self, index: int, count: int) -> None:
+        """Show "< index/count >" when the message has other versions (index from 1)."""
+        self._branch = (index, count)
+        self._branch_row.setVisible(count > 1)
+        self._update_branch_label()
+        self._update_enabled()
+
+    def branch(self) -> tuple[int, int]:
+        """(index from 1, count) of this version among its siblings."""
+        return self._branch
+
+    def set_busy(self, busy: bool) -> None:
+        """While a reply streams, editing, regenerating and switching versions wait."""
+        self._busy = busy
+        self._update_enabled()
+
+    # -- editing -----------------------------------------------------------------------------
+    @Slot()
+    def start_editing(self) -> None:
+        """Replace the message with an editor holding its text (user messages only)."""
+        if self.role != "user" or self._busy:
+            return
+        self.editor.setPlainText(self.markdown())
+        self.editor.moveCursor(QTextCursor.MoveOperation.End)
+        self.body.hide()
+        self._set_actions_visible(False)
+        self._branch_row.hide()
+        self._edit_frame.show()
+        self._on_editor_text_changed()
+        self.editor.setFocus()
+
+    @Slot()
+    def cancel_editing(self) -> None:
+        """Close the editor and show the message as it was."""
+        self._edit_frame.hide()
+        self.body.show()
+        self._set_actions_visible(True)
+        self._branch_row.setVisible(self._branch[1] > 1)
+
+    def is_editing(self) -> bool:
+        """Whether the inline editor is open."""
+        return not self._edit_frame.isHidden()
+
+    @Slot()
+    def _on_editor_submitted(self) -> None:
+        text = self.editor.toPlainText().strip()
+        if not self._edit_changed(text):
+            return
+        self.cancel_editing()
+        self.edit_submitted.emit(text)
+
+    @Slot()
+    def _on_editor_text_changed(self) -> None:
+        self.save_edit_button.setEnabled(self._edit_changed(self.editor.toPlainText().strip()))
+
+    def _edit_changed(self, text: str) -> bool:
+        return bool(text) and text != self.markdown().strip() and not self._busy
+
+    # -- internals ---------------------------------------------------------------------------
+    @Slot()
+    def _on_previous_branch_button_clicked(self) -> None:
+        self.branch_switch_requested.emit(-1)
+
+    @Slot()
+    def _on_next_branch_button_clicked(self) -> None:
+        self.branch_switch_requested.emit(1)
+
+    def _update_branch_label(self) -> None:
+        index, count = self._branch
+        self.branch_label.setText(f"{index}/{count}")
+        self.branch_label.setAccessibleName(
+            self.tr("Version {index} of {count}").format(index=index, count=count))
+
+    def _update_enabled(self) -> None:
+        idle = not self._busy
+        index, count = self._branch
+        self.previous_branch_button.setEnabled(idle and index > 1)
+        self.next_branch_button.setEnabled(idle and index < count)
+        self.edit_button.setEnabled(idle)
+        self.regenerate_button.setEnabled(idle)
+        self.continue_button.setEnabled(idle)
+        self.resume_regenerate_button.setEnabled(idle)
+        if self.is_editing():
+            self._on_editor_text_changed()
 
     def _update_copy_menu(self) -> None:
         # A plain button when there is only an answer; with reasoning, its arrow offers both.
@@ -333,5 +641,6 @@ class MessageWidget(QFrame):
 
     def _set_actions_visible(self, visible: bool) -> None:
         self.copy_button.setVisible(visible)
+        self.edit_button.setVisible(visible and self.role == "user")
         if not visible:
             self.regenerate_button.setVisible(False)
