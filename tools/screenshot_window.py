@@ -134,15 +134,16 @@ def main() -> int:
     # A scripted reply through the same widget path as streamed text, in small pieces.
     chat.new_chat()
     chat.input.setPlainText("How do I read a text file in Python without crashing?")
-    user = chat._add_widget("user", "You")
+    user = chat._add_widget("user")
     user.set_text(chat.input.toPlainText())
+    user.chat_message = ChatMessage("user", chat.input.toPlainText())
     chat.input.clear()
     reply = chat._add_widget("assistant", args.model.name)
     for i in range(0, len(SCRIPTED), 6):
         reply.append(SCRIPTED[i:i + 6])
         app.processEvents()
     reply.finish("212 tokens · 38.5 tok/s · first token 140 ms")
-    chat._messages += [ChatMessage("user", "q"), ChatMessage("assistant", SCRIPTED)]
+    reply.chat_message = ChatMessage("assistant", SCRIPTED)
     chat._update_regenerate()
     wait(300)
     win.grab().save(str(args.out / "03-markdown-reply.png"))
