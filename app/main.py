@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 
+from app.core.errors import StorageError
 from app.core.logs import setup_logging
 from app.core.paths import AppPaths
 from app.core.settings import Settings, SettingsStore, changed_fields, resolve_paths
+from app.core.store import Store
 
 if TYPE_CHECKING:
     from app.ui.i18n import LanguageManager
@@ -101,10 +103,11 @@ def run_gui(paths: AppPaths, model_dir: str | None = None) -> int:
     theme = ThemeManager(app, resources_dir(), parent=app)
     theme.apply(settings.appearance.theme, settings.appearance.font_size)
 
+    conversations = _open_conversations(paths, warnings)
     service = GenerationService()
     pane = SettingsPane(store, settings, data_dir=paths.data, data_dir_locked=locked,
                         warnings=warnings)
-    window = MainWindow(service, pane)
+    window = MainWindow(service, pane, conversations)
     window.apply_settings(settings)
     window.set_dark(theme.is_dark)
     theme.theme_changed.connect(window.set_dark)
@@ -130,4 +133,20 @@ def run_gui(paths: AppPaths, model_dir: str | None = None) -> int:
         return app.exec()
     finally:
         service.shutdown()
+        if conversations is not None:
+            conversations.close()
         log.info("window closed")
+
+
+def _open_conversations(paths: AppPaths, warnings: list[str]) -> Store | None:
+    """The conversation store; on failure the app still opens (chats are then not saved)."""
+    try:
+        store = Store.for_paths(paths.ensure())
+    except (StorageError, OSError) as exc:
+        message = exc.user_message if isinstance(exc, StorageError) else str(exc)
+        log.warning("conversation store unavailable: %s", message)
+        warnings.append(f"Conversations cannot be saved: {message}")
+        return None
+    # E.g. a damaged database moved aside, or replies cut off by a crash.
+    warnings.extend(store.notices)
+    return store

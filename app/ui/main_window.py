@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -29,7 +30,9 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.core.settings import Settings
+from app.core.store import Store
 from app.ui.chat_pane import ChatPane
+from app.ui.history_sidebar import HistorySidebar, connect_sidebar
 from app.ui.i18n import PROVIDER_LABELS, choice_text
 from app.ui.settings_pane import SettingsPane
 from app.ui.theme import set_dark_on_views
@@ -96,7 +99,7 @@ class MainWindow(QMainWindow):
     """
 
     def __init__(self, service: GenerationService,
-                 settings_pane: SettingsPane | None = None) -> None:
+                 settings_pane: SettingsPane | None = None, store: Store | None = None) -> None:
         super().__init__()
         self._service = service
         self._context_cap: int | None = None
@@ -126,9 +129,23 @@ class MainWindow(QMainWindow):
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
         self.pages = QStackedWidget()
-        self.chat = ChatPane(service)
+        self.chat = ChatPane(service, store)
         self.chat.open_model_requested.connect(self.choose_model_folder)
-        self.pages.addWidget(self.chat)
+        # With a conversation store the chat page has the history sidebar on its left.
+        self.sidebar: HistorySidebar | None = None
+        self.chat_page: QWidget = self.chat
+        if store is not None:
+            self.sidebar = HistorySidebar(store)
+            connect_sidebar(self.sidebar, self.chat)
+            splitter = QSplitter(Qt.Orientation.Horizontal)
+            splitter.setObjectName("chatSplitter")
+            splitter.setChildrenCollapsible(False)
+            splitter.addWidget(self.sidebar)
+            splitter.addWidget(self.chat)
+            splitter.setStretchFactor(1, 1)
+            splitter.setSizes([240, 760])
+            self.chat_page = splitter
+        self.pages.addWidget(self.chat_page)
         self.settings = settings_pane
         if settings_pane is not None:
             self.pages.addWidget(settings_pane)
@@ -181,7 +198,7 @@ class MainWindow(QMainWindow):
         self._nav_group.setExclusive(True)
         self._nav_group.buttonClicked.connect(self._on_nav_group_button_clicked)
         self._nav_pages: dict[QAbstractButton, QWidget] = {}
-        self.chat_nav_button = self._nav_button(column, self.chat)
+        self.chat_nav_button = self._nav_button(column, self.chat_page)
         self.chat_nav_button.setChecked(True)
         self.settings_nav_button: QPushButton | None = None
         if self.settings is not None:
@@ -258,7 +275,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_chat(self) -> None:
         """Show the chat pane."""
-        self._show_page(self.chat)
+        self._show_page(self.chat_page)
 
     @Slot()
     def show_settings(self) -> None:
