@@ -4,7 +4,7 @@
 <context>
     <name>ChatPane</name>
     <message>
-        <location filename="../../app/ui/chat_pane.py" line="+30"/>
+        <location filename="../../app/ui/chat_pane.py" line="+50"/>
         <source>Low</source>
         <translation>低</translation>
     </message>
@@ -19,12 +19,12 @@
         <translation>高</translation>
     </message>
     <message>
-        <location line="+97"/>
+        <location line="+251"/>
         <source>Jump to latest</source>
         <translation>最新へ移動</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+1"/>
         <source>Message the model (Enter to send, Shift+Enter for a new line)</source>
         <translation>モデルへのメッセージ（Enter で送信、Shift+Enter で改行）</translation>
     </message>
@@ -34,84 +34,98 @@
         <translation>メッセージ</translation>
     </message>
     <message>
-        <location line="+9"/>
-        <location line="+305"/>
+        <location line="+4"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>新しい会話を始める (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location line="+131"/>
+        <source>This conversation could not be opened. {reason}</source>
+        <translation>この会話を開けませんでした。{reason}</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>This conversation could not be saved. {reason} What is on screen stays; Hearth tries again as the conversation goes on.</source>
+        <translation>この会話を保存できませんでした。{reason} 画面の内容はそのまま残ります。会話を続けると Hearth が再度保存を試みます。</translation>
+    </message>
+    <message>
+        <location line="+103"/>
+        <source>Open a model to go on with this conversation.</source>
+        <translation>この会話を続けるには、モデルを開いてください。</translation>
+    </message>
+    <message>
+        <location line="+112"/>
+        <source>This reply is still being written (by another Hearth window or command).</source>
+        <translation>この返答はまだ書き込み中です（別の Hearth ウィンドウまたはコマンドによる）。</translation>
+    </message>
+    <message>
+        <location line="+207"/>
         <source>Send</source>
         <translation>送信</translation>
     </message>
     <message>
-        <location line="-303"/>
+        <location line="-603"/>
         <source>Send or stop</source>
         <translation>送信または停止</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+1"/>
         <location line="+1"/>
         <source>New chat</source>
         <translation>新しいチャット</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+2"/>
         <source>Status</source>
         <translation>ステータス</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <location line="+189"/>
-        <location line="+31"/>
+        <location line="+17"/>
+        <location line="+429"/>
+        <location line="+71"/>
         <source>No model loaded</source>
         <translation>モデルが読み込まれていません</translation>
     </message>
     <message>
-        <location line="-211"/>
+        <location line="-516"/>
         <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
         <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+6"/>
+        <location line="+2"/>
         <source>Reasoning effort</source>
         <translation>推論の深さ</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+4"/>
         <source>Welcome to Hearth</source>
         <translation>Hearth へようこそ</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+2"/>
         <source>Chat with language models on this computer: nothing leaves it.
 To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds genai_config.json).</source>
         <translation>このコンピューター上で言語モデルとチャットできます。データが外部に送られることはありません。
 まずはモデルフォルダー（genai_config.json を含む ONNX Runtime GenAI 形式のモデルのフォルダー）を開いてください。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+3"/>
         <source>Open model folder...</source>
         <translation>モデルフォルダーを開く...</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Open model folder</source>
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="+46"/>
-        <source>You</source>
-        <translation>あなた</translation>
-    </message>
-    <message>
-        <location line="+60"/>
-        <source>Assistant</source>
-        <translation>アシスタント</translation>
-    </message>
-    <message>
-        <location line="+4"/>
+        <location line="+289"/>
         <source>The model is busy; try again.</source>
         <translation>モデルは処理中です。もう一度お試しください。</translation>
     </message>
     <message>
-        <location line="+45"/>
+        <location line="+195"/>
         <source>Loading {path}...</source>
         <translation>{path} を読み込み中...</translation>
     </message>
@@ -126,7 +140,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>{provider} で実行しています。{reasons}</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+27"/>
         <source>{model} · thinking · {n} tokens</source>
         <translation>{model} · 思考中 · {n} トークン</translation>
     </message>
@@ -136,7 +150,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>{model} · 生成中 · {n} トークン</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="-113"/>
         <source>Stopped.</source>
         <translation>停止しました。</translation>
     </message>
@@ -146,7 +160,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>コンテキストウィンドウがいっぱいになったため、返答が途中で切れました。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Reached the reply length limit.</source>
         <translation>返答の最大長に達しました。</translation>
     </message>
@@ -156,17 +170,17 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>コンテキストウィンドウに収まらないため、古いメッセージ {n} 件を除外しました。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-15"/>
         <source>{n} tokens · {tps:.1f} tok/s · first token {ttft:.0f} ms</source>
         <translation>{n} トークン · {tps:.1f} tok/s · 最初のトークンまで {ttft:.0f} ms</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+147"/>
         <source>{model} · {tps:.1f} tok/s · {n} tokens</source>
         <translation>{model} · {tps:.1f} tok/s · {n} トークン</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+31"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
@@ -225,6 +239,39 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
 </context>
 <context>
+    <name>ConversationListModel</name>
+    <message>
+        <location filename="../../app/ui/history_sidebar.py" line="+89"/>
+        <source>Pinned</source>
+        <translation>ピン留め</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Yesterday</source>
+        <translation>昨日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previous 7 days</source>
+        <translation>過去 7 日間</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Previous 30 days</source>
+        <translation>過去 30 日間</translation>
+    </message>
+    <message>
+        <location line="+129"/>
+        <source>Untitled conversation</source>
+        <translation>無題の会話</translation>
+    </message>
+</context>
+<context>
     <name>ErrorPresenter</name>
     <message>
         <location filename="../../app/ui/error_presenter.py" line="+61"/>
@@ -245,9 +292,148 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
 </context>
 <context>
+    <name>HistorySidebar</name>
+    <message>
+        <location filename="../../app/ui/history_sidebar.py" line="+326"/>
+        <source>Conversation history</source>
+        <translation>会話の履歴</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+1"/>
+        <source>New chat</source>
+        <translation>新しいチャット</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>新しい会話を始める (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search (Ctrl+F)</source>
+        <translation>検索 (Ctrl+F)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search conversations</source>
+        <translation>会話を検索</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Find conversations by the words in them (Ctrl+F; Esc clears)</source>
+        <translation>含まれる言葉で会話を探します（Ctrl+F、Esc で消去）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Conversations</source>
+        <translation>会話</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Undo</source>
+        <translation>元に戻す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Undo delete</source>
+        <translation>削除を元に戻す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notice</source>
+        <translation>お知らせ</translation>
+    </message>
+    <message>
+        <location line="+54"/>
+        <source>Rename</source>
+        <translation>名前を変更</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Unpin</source>
+        <translation>ピン留めを外す</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Pin</source>
+        <translation>ピン留め</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Export</source>
+        <translation>書き出し</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Markdown...</source>
+        <translation>Markdown...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>JSON...</source>
+        <translation>JSON...</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Include the model&apos;s thinking</source>
+        <translation>モデルの思考を含める</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Delete</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Untitled conversation</source>
+        <translation>無題の会話</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Deleted “{title}”.</source>
+        <translation>「{title}」を削除しました。</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown ファイル (*.md)</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>JSON (*.json)</source>
+        <translation>JSON ファイル (*.json)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export conversation</source>
+        <translation>会話を書き出す</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>The conversation could not be saved to {path}: {reason}</source>
+        <translation>会話を {path} に保存できませんでした: {reason}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Exported to {name}.</source>
+        <translation>{name} に書き出しました。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>No conversation contains these words.</source>
+        <translation>これらの言葉を含む会話はありません。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No conversations yet. What you write is saved here, on this computer only.</source>
+        <translation>まだ会話はありません。書いた内容はこのコンピューターの中だけに保存されます。</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="+217"/>
+        <location filename="../../app/ui/main_window.py" line="+234"/>
         <source>Execution provider</source>
         <translation>実行プロバイダー</translation>
     </message>
@@ -336,17 +522,17 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="+219"/>
+        <location filename="../../app/ui/message_widget.py" line="+407"/>
         <source>Copy</source>
         <translation>コピー</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Copy this message as Markdown</source>
         <translation>このメッセージを Markdown でコピー</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Copy the answer as Markdown</source>
         <translation>回答を Markdown でコピー</translation>
     </message>
@@ -356,12 +542,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>メッセージをコピー</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+1"/>
         <source>Copy answer</source>
         <translation>回答をコピー</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Copy with thinking</source>
         <translation>思考も含めてコピー</translation>
     </message>
@@ -371,27 +557,117 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルの思考を引用として前に付け、回答をコピー</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Edit</source>
+        <translation>編集</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Edit this message and get a new reply; the current version stays reachable</source>
+        <translation>このメッセージを編集して新しい返答を得ます。今の版もあとで見られます</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <location line="+5"/>
+        <source>Edit message</source>
+        <translation>メッセージを編集</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <location line="+14"/>
         <source>Regenerate</source>
         <translation>再生成</translation>
     </message>
     <message>
+        <location line="-13"/>
+        <source>Write this reply again; the current one stays reachable</source>
+        <translation>この返答を書き直します。今の返答もあとで見られます</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Save and send</source>
+        <translation>保存して送信</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save the edited message and send it</source>
+        <translation>編集したメッセージを保存して送信</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel editing</source>
+        <translation>編集をキャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Continue</source>
+        <translation>続ける</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Continue the reply</source>
+        <translation>返答を続ける</translation>
+    </message>
+    <message>
         <location line="+2"/>
+        <source>Go on from your message. Hearth cannot yet resume a reply mid-sentence, so the model writes it anew; the cut-off text stays reachable.</source>
+        <translation>あなたのメッセージから続けます。Hearth はまだ途中から返答を再開できないため、モデルが返答を書き直します。途中までの文章もあとで見られます。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Write this reply again</source>
         <translation>この返答をもう一度生成</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+181"/>
+        <source>Version {index} of {count}</source>
+        <translation>{count} 件中 {index} 件目の版</translation>
+    </message>
+    <message>
+        <location line="-194"/>
+        <location line="+12"/>
         <source>Regenerate reply</source>
         <translation>返答を再生成</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="-29"/>
+        <source>You</source>
+        <translation>あなた</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Assistant</source>
+        <translation>アシスタント</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <location line="+1"/>
+        <source>Previous version</source>
+        <translation>前の版</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+1"/>
+        <source>Next version</source>
+        <translation>次の版</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Hearth stopped before this reply was finished.</source>
+        <translation>この返答が終わる前に Hearth が停止しました。</translation>
+    </message>
+    <message>
+        <location line="+22"/>
         <source>The model gave no answer; only its thinking is shown.</source>
         <translation>モデルは回答しませんでした。思考の内容だけを表示しています。</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+42"/>
         <source>Thinking</source>
         <translation>思考</translation>
     </message>
@@ -875,12 +1151,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="-246"/>
+        <location filename="../../app/ui/message_widget.py" line="-419"/>
         <source>Model&apos;s thinking</source>
         <translation>モデルの思考</translation>
     </message>
     <message>
-        <location line="+87"/>
+        <location line="+79"/>
         <source>Hide the model&apos;s thinking</source>
         <translation>モデルの思考を隠す</translation>
     </message>
@@ -890,7 +1166,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルの思考を表示</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
         <source>Thinking…</source>
         <translation>思考中…</translation>
     </message>
@@ -913,6 +1189,14 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <location line="+2"/>
         <source>{m} min {s} s</source>
         <translation>{m} 分 {s} 秒</translation>
+    </message>
+</context>
+<context>
+    <name>_ConversationDelegate</name>
+    <message>
+        <location filename="../../app/ui/history_sidebar.py" line="-356"/>
+        <source>Conversation title</source>
+        <translation>会話のタイトル</translation>
     </message>
 </context>
 </TS>
