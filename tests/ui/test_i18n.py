@@ -30,8 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TS = translations_dir() / "hearth_ja.ts"
 QM = translations_dir() / "hearth_ja.qm"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%L?\d+|%n")
-"""Contexts whose every source string must be in the .ts (the panes of other files are checked
-by the translators' workflow, see app/ui/i18n.py)."""
 
 
 def messages() -> list[tuple[str, str, ET.Element]]:
