@@ -137,6 +137,7 @@ class MainWindow(QMainWindow):
         if store is not None:
             self.sidebar = HistorySidebar(store)
             connect_sidebar(self.sidebar, self.chat)
+            self.chat.new_chat_button.hide()  # the sidebar has its own, at the top
             splitter = QSplitter(Qt.Orientation.Horizontal)
             splitter.setObjectName("chatSplitter")
             splitter.setChildrenCollapsible(False)
