@@ -25,6 +25,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, QTimer, QUrl, Signal, 
 from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -39,6 +40,7 @@ from PySide6.QtWidgets import (
 from app.core.chat import ChatMessage, FinishReason, GenerationOptions, GenerationResult
 from app.core.errors import StorageError
 from app.core.store import Conversation, ConversationSettings, Message, Store
+from app.ui.conversation_settings import ConversationSettingsDialog
 from app.ui.message_widget import MessageWidget
 from app.workers.generation import GenerationService, ModelStatus
 
@@ -151,6 +153,8 @@ class ChatPane(QWidget):
         self._system_prompt = ""
         self._conversation_date = ""  # set by the first request of a conversation
         self.options = GenerationOptions()
+        """The defaults (from the settings) for conversations that have no settings of their own."""
+        self._conversation_options: GenerationOptions | None = None
         self._build()
         self._add_shortcuts()
         self.retranslate()
@@ -231,6 +235,10 @@ class ChatPane(QWidget):
         self.new_chat_button = QPushButton()
         self.new_chat_button.clicked.connect(self.new_chat)
         buttons.addWidget(self.new_chat_button)
+        self.chat_settings_button = QPushButton()
+        self.chat_settings_button.setObjectName("flatButton")
+        self.chat_settings_button.clicked.connect(self.edit_conversation_settings)
+        buttons.addWidget(self.chat_settings_button)
         row.addLayout(buttons)
         layout.addWidget(composer)
 
@@ -308,6 +316,10 @@ class ChatPane(QWidget):
         self.new_chat_button.setText(self.tr("New chat"))
         self.new_chat_button.setAccessibleName(self.tr("New chat"))
         self.new_chat_button.setToolTip(self.tr("Start a new conversation (Ctrl+N)"))
+        self.chat_settings_button.setText(self.tr("Chat settings..."))
+        self.chat_settings_button.setAccessibleName(self.tr("Settings of this conversation"))
+        self.chat_settings_button.setToolTip(self.tr(
+            "Instructions, temperature and reply length for this conversation only"))
         self.status.setAccessibleName(self.tr("Status"))
         tip = self.tr("How long the model thinks before it answers. More effort means longer "
                       "thinking and usually better answers to hard questions; less is faster.")
@@ -417,7 +429,11 @@ class ChatPane(QWidget):
         """Start an empty conversation (stopping a reply in progress)."""
         self._close_conversation()
         self._system_prompt = self._default_system_prompt
-        self.effort_combo.setCurrentIndex(self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
+        self._conversation_options = None
+        # A new conversation starts from the defaults in the settings.
+        effort = self.effort_combo.findData(self.options.reasoning_effort)
+        self.effort_combo.setCurrentIndex(
+            effort if effort >= 0 else self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
         self._update_controls()
         self.conversation_changed.emit(0)
 
@@ -447,6 +463,7 @@ class ChatPane(QWidget):
         self._saved_model = conv.model_name
         self._system_prompt = conv.settings.system_prompt
         self._conversation_date = conv.settings.conversation_date
+        self._conversation_options = conv.settings.to_options()
         index = self.effort_combo.findData(conv.settings.reasoning_effort)
         if index >= 0:
             self.effort_combo.setCurrentIndex(index)
@@ -581,8 +598,25 @@ class ChatPane(QWidget):
     def _request_options(self) -> GenerationOptions:
         if not self._conversation_date:
             self._conversation_date = date.today().isoformat()
-        return replace(self.options, reasoning_effort=self.reasoning_effort,
+        return replace(self._conversation_options or self.options,
+                       reasoning_effort=self.reasoning_effort,
                        conversation_date=self._conversation_date)
+
+    @Slot()
+    def edit_conversation_settings(self) -> None:
+        """Edit this conversation's instructions and sampling (the defaults stay as they are)."""
+        dialog = ConversationSettingsDialog(
+            self._conversation_options or self.options, self._system_prompt,
+            started=bool(self._widgets), parent=self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.set_conversation_settings(dialog.options(), dialog.instructions())
+
+    def set_conversation_settings(self, options: GenerationOptions, system_prompt: str) -> None:
+        """Hold this conversation with `options` and instructions from now on, and save them."""
+        self._conversation_options = options
+        self._system_prompt = system_prompt
+        if self._conversation_id is not None:
+            self._record_settings(self._request_options())
 
     def _can_reply(self) -> bool:
         if self._request_id is not None or self._service.busy:

@@ -4,7 +4,7 @@
 <context>
     <name>ChatPane</name>
     <message>
-        <location filename="../../app/ui/chat_pane.py" line="+50"/>
+        <location filename="../../app/ui/chat_pane.py" line="+52"/>
         <source>Low</source>
         <translation>低</translation>
     </message>
@@ -19,7 +19,7 @@
         <translation>高</translation>
     </message>
     <message>
-        <location line="+251"/>
+        <location line="+257"/>
         <source>Jump to latest</source>
         <translation>最新へ移動</translation>
     </message>
@@ -39,17 +39,32 @@
         <translation>新しい会話を始める (Ctrl+N)</translation>
     </message>
     <message>
-        <location line="+131"/>
+        <location line="+1"/>
+        <source>Chat settings...</source>
+        <translation>このチャットの設定...</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings of this conversation</source>
+        <translation>この会話の設定</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Instructions, temperature and reply length for this conversation only</source>
+        <translation>この会話だけの指示、温度、返答の長さ</translation>
+    </message>
+    <message>
+        <location line="+135"/>
         <source>This conversation could not be opened. {reason}</source>
         <translation>この会話を開けませんでした。{reason}</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+48"/>
         <source>This conversation could not be saved. {reason} What is on screen stays; Hearth tries again as the conversation goes on.</source>
         <translation>この会話を保存できませんでした。{reason} 画面の内容はそのまま残ります。会話を続けると Hearth が再度保存を試みます。</translation>
     </message>
     <message>
-        <location line="+103"/>
+        <location line="+120"/>
         <source>Open a model to go on with this conversation.</source>
         <translation>この会話を続けるには、モデルを開いてください。</translation>
     </message>
@@ -64,7 +79,7 @@
         <translation>送信</translation>
     </message>
     <message>
-        <location line="-603"/>
+        <location line="-629"/>
         <source>Send or stop</source>
         <translation>送信または停止</translation>
     </message>
@@ -75,19 +90,19 @@
         <translation>新しいチャット</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+6"/>
         <source>Status</source>
         <translation>ステータス</translation>
     </message>
     <message>
         <location line="+17"/>
-        <location line="+429"/>
+        <location line="+451"/>
         <location line="+71"/>
         <source>No model loaded</source>
         <translation>モデルが読み込まれていません</translation>
     </message>
     <message>
-        <location line="-516"/>
+        <location line="-538"/>
         <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
         <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
     </message>
@@ -120,7 +135,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="+289"/>
+        <location line="+311"/>
         <source>The model is busy; try again.</source>
         <translation>モデルは処理中です。もう一度お試しください。</translation>
     </message>
@@ -269,6 +284,54 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <location line="+129"/>
         <source>Untitled conversation</source>
         <translation>無題の会話</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationSettingsDialog</name>
+    <message>
+        <location filename="../../app/ui/conversation_settings.py" line="+35"/>
+        <source>Conversation settings</source>
+        <translation>会話の設定</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+2"/>
+        <source>Instructions</source>
+        <translation>指示</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+1"/>
+        <source>Temperature</source>
+        <translation>温度</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+1"/>
+        <source>Top-p</source>
+        <translation>Top-p</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+1"/>
+        <source>Top-k</source>
+        <translation>Top-k</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+2"/>
+        <source>Longest reply</source>
+        <translation>返答の最大長</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source> tokens</source>
+        <translation> トークン</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Changing the instructions makes the model read the whole conversation again before its next reply.</source>
+        <translation>指示を変えると、次の返答の前にモデルが会話全体を読み直します。</translation>
     </message>
 </context>
 <context>
@@ -433,7 +496,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="+234"/>
+        <location filename="../../app/ui/main_window.py" line="+235"/>
         <source>Execution provider</source>
         <translation>実行プロバイダー</translation>
     </message>
