@@ -425,11 +425,15 @@ class ChatEngine:
     prompt, so the usual path is the append.
     """
 
-    def __init__(self, loaded: LoadedModel) -> None:
+    def __init__(self, loaded: LoadedModel, context_tokens: int | None = None) -> None:
+        """`context_tokens` caps this engine's session below the model's (its KV cache is
+        allocated for the whole session: a helper engine for short jobs stays small)."""
         import onnxruntime_genai as og
 
         self._og = og
         self.loaded = loaded
+        self.context_tokens = min(context_tokens or loaded.context_tokens,
+                                  loaded.context_tokens)
         self._engine = og.Engine(loaded.model)
         self._buffer = self._engine.create_event_buffer(64)
         self.renderer: PromptRenderer = (
@@ -546,7 +550,7 @@ class ChatEngine:
         drop changes the prompt's prefix and costs a full re-read, so dropping a little each
         turn would make every turn slow once the window is full.
         """
-        limit = self.loaded.context_tokens
+        limit = self.context_tokens
         reserve = max(1, min(options.max_new_tokens, limit // 4))
         prompt = self._render(messages, options)
         if len(prompt) + reserve <= limit:
@@ -602,7 +606,7 @@ class ChatEngine:
 
     def _turn_options(self, options: GenerationOptions, prompt_len: int) -> og.TurnOptions:
         opts = self._og.TurnOptions(self._mirror.request)
-        room = self.loaded.context_tokens - prompt_len
+        room = self.context_tokens - prompt_len
         max_new = max(1, min(options.max_new_tokens, room))
         opts.set_max_generated_tokens(max_new)
         if options.min_new_tokens:
@@ -645,7 +649,7 @@ class ChatEngine:
         if mirror.request is not None:
             mirror.request.close()
         opts = self._og.RequestOptions()
-        opts.set_max_session_tokens(self.loaded.context_tokens)
+        opts.set_max_session_tokens(self.context_tokens)
         mirror.request = self._engine.create_request(options=opts)
         mirror.tokens = []
         mirror.turns = []

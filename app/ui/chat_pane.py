@@ -15,6 +15,7 @@ text off the screen. Without a store the pane keeps its conversation in memory o
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
@@ -48,6 +49,20 @@ log = logging.getLogger(__name__)
 
 STICKY_BOTTOM_PX = 24
 """Follow new text only while the user is this close to the bottom; otherwise leave them be."""
+
+TITLE_PROMPT = (
+    "Write a title of at most six words for this conversation, in the language of the "
+    "question. Reply with the title only.\n\nQuestion: {question}\n\nAnswer: {answer}")
+"""Asked of the model after a new conversation's first exchange (see ChatPane._start_title)."""
+
+
+def clean_title(text: str, limit: int = 60) -> str:
+    """A model's title reply as a title: its first line, without quotes, labels or Markdown."""
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    line = re.sub(r"^(title|タイトル)\s*[:\uff1a]\s*", "", line, flags=re.IGNORECASE)
+    quotes = " #*_`\"'「」『』"
+    line = line.strip(quotes).rstrip(".。").strip(quotes)
+    return line[:limit].rstrip()
 
 REASONING_EFFORTS = (("low", QT_TRANSLATE_NOOP("ChatPane", "Low")),
                      ("medium", QT_TRANSLATE_NOOP("ChatPane", "Medium")),
@@ -145,6 +160,10 @@ class ChatPane(QWidget):
         # Request id -> stored reply id until the reply ends; kept for replies the pane no
         # longer shows (New chat mid-reply), whose rows must still be finished.
         self._saving: dict[int, int] = {}
+        # Naming a new conversation with the model: (request id, conversation id, auto title).
+        self._title_job: tuple[int, int, str] | None = None
+        self._untitled: tuple[int, str, str] | None = None  # (conversation, auto title, question)
+        self._pending_action: Callable[[], None] | None = None
         self._save_failed: set[int] = set()  # stored replies whose streaming save failed
         self._conversation_id: int | None = None
         self._saved_settings: ConversationSettings | None = None
@@ -164,6 +183,7 @@ class ChatPane(QWidget):
         service.text_generated.connect(self._on_service_text_generated)
         service.finished.connect(self._on_service_finished)
         service.failed.connect(self._on_service_failed)
+        service.background_finished.connect(self._on_service_background_finished)
         service.busy_changed.connect(self._update_controls)
         if service.model is not None:  # a pane made after the model was loaded
             self._on_service_model_loaded(service.model)
@@ -389,6 +409,8 @@ class ChatPane(QWidget):
             self.stop()
             return
         text = self.input.toPlainText().strip()
+        if text and self._defer_until_free(self.send_or_stop):
+            return
         if not text or self._service.model is None or self._service.busy:
             return
         self.input.clear()
@@ -406,6 +428,8 @@ class ChatPane(QWidget):
     @Slot()
     def regenerate(self) -> None:
         """Write the last reply again. With a store the old one stays as another version."""
+        if self._defer_until_free(self.regenerate):
+            return
         if not self._can_reply() or not self._widgets or self._widgets[-1].role != "assistant":
             return
         widget = self._widgets.pop()
@@ -529,6 +553,7 @@ class ChatPane(QWidget):
             self._saved_model = conv.model_name
             self._conversation_date = conv.settings.conversation_date
             widget.message_id = conv.active_leaf_id
+            self._untitled = (conv.id, conv.title, message.content)
         elif edit_of is not None:
             edited = self._save(store.edit_message, edit_of, message.content)
             widget.message_id = edited.id if edited else None
@@ -804,6 +829,8 @@ class ChatPane(QWidget):
 
     # -- message signals ---------------------------------------------------------------------------
     def _on_message_edit_submitted(self, widget: MessageWidget, text: str) -> None:
+        if self._defer_until_free(lambda: self._on_message_edit_submitted(widget, text)):
+            return
         if widget not in self._widgets or not self._can_reply():
             return
         index = self._widgets.index(widget)
@@ -918,6 +945,63 @@ class ChatPane(QWidget):
         self._update_controls()
         if saved is not None:
             self.conversation_changed.emit(self._conversation_id or 0)
+        if saved is not None and result.text.strip() and \
+                result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH):
+            self._start_title(result.text)
+
+    # -- titles --------------------------------------------------------------------------------
+    def _start_title(self, answer: str) -> None:
+        """After the first exchange of a new conversation, ask the model for a short title.
+
+        The store already holds the first words of the question as the title; this replaces
+        it unless the user renamed the conversation meanwhile. It costs one short generation,
+        and the next turn re-reads the (one-exchange) conversation once: the title prompt
+        displaced it from the model's cache.
+        """
+        untitled, self._untitled = self._untitled, None
+        if untitled is None or untitled[0] != self._conversation_id:
+            return
+        cid, auto_title, question = untitled
+        harmony = self._service.model is not None and \
+            self._service.model.reply_format == "harmony"
+        prompt = TITLE_PROMPT.format(question=question[:600], answer=answer[:600])
+        options = GenerationOptions(max_new_tokens=96 if harmony else 24, temperature=0.0,
+                                    reasoning_effort="low",
+                                    conversation_date=self._conversation_date)
+        rid = self._service.send((ChatMessage("user", prompt),), options, background=True)
+        if rid is not None:
+            self._title_job = (rid, cid, auto_title)
+            self._update_controls()
+
+    @Slot(int, object)
+    def _on_service_background_finished(self, rid: int, result: GenerationResult | None) -> None:
+        if self._title_job is None or rid != self._title_job[0]:
+            return
+        _rid, cid, auto_title = self._title_job
+        self._title_job = None
+        # Stopped, failed or empty: the first words of the question stay the title.
+        title = clean_title(result.text) if result is not None and \
+            result.finish_reason in (FinishReason.STOP, FinishReason.LENGTH) else ""
+        if title and self._store is not None:
+            try:
+                if self._store.get_conversation(cid).title == auto_title:
+                    self._store.rename(cid, title)
+                    self.conversation_changed.emit(self._conversation_id or 0)
+            except StorageError as exc:
+                log.warning("title not saved: %s", exc.detail or exc)
+        self._update_controls()
+        action, self._pending_action = self._pending_action, None
+        if action is not None:
+            action()
+
+    def _defer_until_free(self, action: Callable[[], None]) -> bool:
+        """The user comes first: if the model is naming the conversation, stop that and run
+        `action` once it has stopped (within a step). False when nothing was in the way."""
+        if self._title_job is None:
+            return False
+        self._pending_action = action
+        self._service.stop()
+        return True
 
     @Slot(int, str)
     def _on_service_failed(self, rid: int, message: str) -> None:
@@ -942,11 +1026,13 @@ class ChatPane(QWidget):
         streaming = self._request_id is not None
         has_model = self._service.model is not None
         self.send_button.setText(self.tr("Stop") if streaming else self.tr("Send"))
+        free = not self._service.busy or self._title_job is not None
         self.send_button.setEnabled(streaming or (
-            has_model and not self._service.busy and bool(self.input.toPlainText().strip())))
+            has_model and free and bool(self.input.toPlainText().strip())))
         self.input.setEnabled(has_model)
         self.new_chat_button.setEnabled(bool(self._widgets))
-        busy = streaming or self._service.busy
+        # Naming a conversation in the background gives way to whatever the user does.
+        busy = streaming or (self._service.busy and self._title_job is None)
         for widget in self._widgets:
             widget.set_busy(busy)
         if not has_model and not self._widgets:

@@ -29,6 +29,9 @@ from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
+SIDE_CONTEXT_TOKENS = 2048
+"""Session size of the engine for side jobs (titles): small, since its KV cache is allocated
+for the whole session."""
 FLUSH_INTERVAL_S = 0.033
 """Streamed text is sent to the GUI at most about once a frame: per-token signals at 250 tok/s
 kept the GUI thread 19% busy, batching every 16-33 ms cut that to 3-5% (measured)."""
@@ -51,6 +54,9 @@ class ChatRequest:
     messages: tuple[ChatMessage, ...]
     options: GenerationOptions
     cancel: CancelToken = field(default_factory=CancelToken)
+    background: bool = False
+    """A short side job (naming a conversation): run on a small engine of its own, so the
+    conversation's KV cache stays resident, and reported by `background_finished`."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class GenerationWorker(QObject):
         super().__init__()
         self._loaded: LoadedModel | None = None
         self._engine: ChatEngine | None = None
+        self._side_engine: ChatEngine | None = None
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
@@ -118,10 +125,12 @@ class GenerationWorker(QObject):
     @Slot()
     def unload(self, quiet: bool = False) -> None:
         """Free the model (on this thread, which owns it)."""
-        if self._engine is not None:
-            self._engine.close()
+        for engine in (self._engine, self._side_engine):
+            if engine is not None:
+                engine.close()
         had_model = self._loaded is not None
         self._engine = None
+        self._side_engine = None
         self._loaded = None
         if had_model and not quiet:
             self.model_unloaded.emit()
@@ -130,19 +139,24 @@ class GenerationWorker(QObject):
     def generate(self, request: ChatRequest) -> None:
         """Stream one reply, batching text into about one signal per frame."""
         rid = request.request_id
-        if self._engine is None:
+        if self._engine is None or self._loaded is None:
             self.failed.emit(rid, "No model is loaded. Open a model folder first.")
             return
+        engine = self._engine
+        if request.background:
+            if self._side_engine is None:
+                self._side_engine = ChatEngine(self._loaded, context_tokens=SIDE_CONTEXT_TOKENS)
+            engine = self._side_engine
         if request.cancel.cancelled:
             # Stopped before it started: report it without touching the model.
-            self.finished.emit(rid, _cancelled_before_start(self._engine))
+            self.finished.emit(rid, _cancelled_before_start(engine))
             return
         pending: list[str] = []
         pending_reasoning = False
         last_flush = 0.0  # the first text goes out at once: time to first token is felt most
         tokens = 0
         try:
-            for event in self._engine.stream(request.messages, request.options, request.cancel):
+            for event in engine.stream(request.messages, request.options, request.cancel):
                 if isinstance(event, TextDelta):
                     if pending and event.reasoning != pending_reasoning:
                         # Reasoning and answer go out in separate batches, in order.
@@ -185,6 +199,8 @@ class GenerationService(QObject):
         text_generated(int, str, int, bool): id, text, tokens so far, is reasoning
         finished(int, GenerationResult)
         failed(int, str)
+        background_finished(int, object): a side job's id and GenerationResult, or None
+            when it failed
         busy_changed(bool)
     """
 
@@ -194,6 +210,7 @@ class GenerationService(QObject):
     text_generated = Signal(int, str, int, bool)
     finished = Signal(int, object)
     failed = Signal(int, str)
+    background_finished = Signal(int, object)
     busy_changed = Signal(bool)
 
     _load_requested = Signal(object)
@@ -250,11 +267,15 @@ class GenerationService(QObject):
         self.model = None
         self._unload_requested.emit()
 
-    def send(self, messages: tuple[ChatMessage, ...], options: GenerationOptions) -> int | None:
-        """Start a reply; returns its request id, or None while another reply runs."""
+    def send(self, messages: tuple[ChatMessage, ...], options: GenerationOptions,
+             background: bool = False) -> int | None:
+        """Start a reply; returns its request id, or None while another reply runs.
+
+        `background` jobs (naming a conversation) report by `background_finished` only.
+        """
         if self.busy or self.model is None:
             return None
-        request = ChatRequest(next(self._ids), tuple(messages), options)
+        request = ChatRequest(next(self._ids), tuple(messages), options, background=background)
         self._current = request
         self.busy_changed.emit(True)
         self._generate_requested.emit(request)
@@ -295,19 +316,28 @@ class GenerationService(QObject):
     @Slot(int, str, int, bool)
     def _on_worker_text_generated(self, rid: int, text: str, tokens: int,
                                   reasoning: bool) -> None:
-        if self._current is not None and rid == self._current.request_id:
+        current = self._current
+        if current is not None and rid == current.request_id and not current.background:
             self.text_generated.emit(rid, text, tokens, reasoning)
 
     @Slot(int, object)
     def _on_worker_finished(self, rid: int, result: GenerationResult) -> None:
-        if self._current is not None and rid == self._current.request_id:
+        current = self._current
+        if current is not None and rid == current.request_id:
             self._current = None
-            self.finished.emit(rid, result)
+            if current.background:
+                self.background_finished.emit(rid, result)
+            else:
+                self.finished.emit(rid, result)
             self.busy_changed.emit(self.busy)
 
     @Slot(int, str)
     def _on_worker_failed(self, rid: int, message: str) -> None:
-        if self._current is not None and rid == self._current.request_id:
+        current = self._current
+        if current is not None and rid == current.request_id:
             self._current = None
-            self.failed.emit(rid, message)
+            if current.background:
+                self.background_finished.emit(rid, None)
+            else:
+                self.failed.emit(rid, message)
             self.busy_changed.emit(self.busy)

@@ -4,7 +4,7 @@
 <context>
     <name>ChatPane</name>
     <message>
-        <location filename="../../app/ui/chat_pane.py" line="+52"/>
+        <location filename="../../app/ui/chat_pane.py" line="+67"/>
         <source>Low</source>
         <translation>低</translation>
     </message>
@@ -19,7 +19,7 @@
         <translation>高</translation>
     </message>
     <message>
-        <location line="+257"/>
+        <location line="+262"/>
         <source>Jump to latest</source>
         <translation>最新へ移動</translation>
     </message>
@@ -54,7 +54,7 @@
         <translation>この会話だけの指示、温度、返答の長さ</translation>
     </message>
     <message>
-        <location line="+135"/>
+        <location line="+139"/>
         <source>This conversation could not be opened. {reason}</source>
         <translation>この会話を開けませんでした。{reason}</translation>
     </message>
@@ -64,7 +64,7 @@
         <translation>この会話を保存できませんでした。{reason} 画面の内容はそのまま残ります。会話を続けると Hearth が再度保存を試みます。</translation>
     </message>
     <message>
-        <location line="+120"/>
+        <location line="+121"/>
         <source>Open a model to go on with this conversation.</source>
         <translation>この会話を続けるには、モデルを開いてください。</translation>
     </message>
@@ -74,12 +74,12 @@
         <translation>この返答はまだ書き込み中です（別の Hearth ウィンドウまたはコマンドによる）。</translation>
     </message>
     <message>
-        <location line="+207"/>
+        <location line="+266"/>
         <source>Send</source>
         <translation>送信</translation>
     </message>
     <message>
-        <location line="-629"/>
+        <location line="-693"/>
         <source>Send or stop</source>
         <translation>送信または停止</translation>
     </message>
@@ -96,13 +96,13 @@
     </message>
     <message>
         <location line="+17"/>
-        <location line="+451"/>
-        <location line="+71"/>
+        <location line="+456"/>
+        <location line="+73"/>
         <source>No model loaded</source>
         <translation>モデルが読み込まれていません</translation>
     </message>
     <message>
-        <location line="-538"/>
+        <location line="-545"/>
         <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
         <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
     </message>
@@ -135,12 +135,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="+311"/>
+        <location line="+316"/>
         <source>The model is busy; try again.</source>
         <translation>モデルは処理中です。もう一度お試しください。</translation>
     </message>
     <message>
-        <location line="+195"/>
+        <location line="+197"/>
         <source>Loading {path}...</source>
         <translation>{path} を読み込み中...</translation>
     </message>
@@ -165,7 +165,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>{model} · 生成中 · {n} トークン</translation>
     </message>
     <message>
-        <location line="-113"/>
+        <location line="-115"/>
         <source>Stopped.</source>
         <translation>停止しました。</translation>
     </message>
@@ -190,12 +190,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>{n} トークン · {tps:.1f} tok/s · 最初のトークンまで {ttft:.0f} ms</translation>
     </message>
     <message>
-        <location line="+147"/>
+        <location line="+149"/>
         <source>{model} · {tps:.1f} tok/s · {n} tokens</source>
         <translation>{model} · {tps:.1f} tok/s · {n} トークン</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+88"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>

@@ -36,9 +36,9 @@ def test_conversation_settings_are_used_saved_and_restored(qtbot: QtBot, tmp_pat
     sent: list[GenerationOptions] = []
     original_send = service.send
 
-    def record(messages, options):  # type: ignore[no-untyped-def]
+    def record(messages, options, background=False):  # type: ignore[no-untyped-def]
         sent.append(options)
-        return original_send(messages, options)
+        return original_send(messages, options, background)
 
     service.send = record  # type: ignore[method-assign]
     try:
@@ -49,8 +49,8 @@ def test_conversation_settings_are_used_saved_and_restored(qtbot: QtBot, tmp_pat
         chat.input.setPlainText("Hello")
         with qtbot.waitSignal(service.finished, timeout=30_000):
             chat.send_or_stop()
-        assert sent[-1].max_new_tokens == 6
-        assert sent[-1].temperature == 0.0
+        assert sent[0].max_new_tokens == 6
+        assert sent[0].temperature == 0.0
         cid = chat.conversation_id
         assert cid is not None
         saved = store.get_conversation(cid).settings

@@ -166,7 +166,7 @@ def test_the_reply_is_in_the_file_while_it_streams_and_stop_saves_it_cancelled(
 def test_reasoning_is_saved_apart_from_the_answer_and_shown_folded_on_reopening(
         qtbot: QtBot, service: GenerationService, store: Store,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service, "send", lambda _messages, _options: 501)
+    monkeypatch.setattr(service, "send", lambda _messages, _options, **_kw: 501)
     service._on_worker_model_loaded(ModelStatus(
         name="gpt-oss-20b", path="/models/gpt-oss-20b", provider="cuda", provider_label="CUDA",
         context_tokens=8192, load_seconds=1.0, fallbacks=(), reply_format="harmony"))

@@ -66,7 +66,8 @@ def service() -> Iterator[GenerationService]:
 def sent(service: GenerationService, monkeypatch: pytest.MonkeyPatch) -> SentLog:
     log = SentLog()
 
-    def send(messages: tuple[ChatMessage, ...], options: GenerationOptions) -> int:
+    def send(messages: tuple[ChatMessage, ...], options: GenerationOptions,
+             background: bool = False) -> int:
         log.requests.append((messages, options))
         return 100 + len(log.requests)
 
@@ -298,10 +299,11 @@ def test_real_gptoss_reply_keeps_answer_and_reasoning_apart(
     requests: list[GenerationOptions] = []
     real_send = service.send
 
-    def recording_send(messages: tuple[ChatMessage, ...],
-                       options: GenerationOptions) -> int | None:
-        requests.append(options)
-        return real_send(messages, options)
+    def recording_send(messages: tuple[ChatMessage, ...], options: GenerationOptions,
+                       background: bool = False) -> int | None:
+        if not background:
+            requests.append(options)
+        return real_send(messages, options, background)
 
     monkeypatch.setattr(service, "send", recording_send)
     win = MainWindow(service)
