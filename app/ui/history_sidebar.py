@@ -634,6 +634,12 @@ class HistorySidebar(QWidget):
         thinking.setCheckable(True)
         thinking.setChecked(self.export_thinking)
         thinking.toggled.connect(self._on_export_thinking_toggled)
+        every = menu.addMenu(self.tr("Export all conversations"))
+        every.setObjectName("exportAllMenu")
+        every.addAction(self.tr("Markdown...")).triggered.connect(
+            partial(self.export_conversation, None, "md"))
+        every.addAction(self.tr("JSON...")).triggered.connect(
+            partial(self.export_conversation, None, "json"))
         menu.addSeparator()
         delete = menu.addAction(self.tr("Delete"))
         delete.setObjectName("deleteAction")
@@ -690,10 +696,13 @@ class HistorySidebar(QWidget):
             self._show_notice(exc.user_message)
         self.refresh()
 
-    def export_conversation(self, conversation_id: int, fmt: exporting.ExportFormat) -> None:
-        """Ask where to save, then write the conversation as Markdown ("md") or JSON."""
+    def export_conversation(self, conversation_id: int | None,
+                            fmt: exporting.ExportFormat) -> None:
+        """Ask where to save, then write the conversation (None: all of them) as Markdown
+        ("md") or JSON."""
         try:
-            title = self._store.get_conversation(conversation_id).title
+            title = (self._store.get_conversation(conversation_id).title
+                     if conversation_id is not None else "Hearth conversations")
         except StorageError as exc:
             self._show_notice(exc.user_message)
             return
@@ -706,12 +715,14 @@ class HistorySidebar(QWidget):
         if path:
             self.write_export(conversation_id, Path(path), fmt)
 
-    def write_export(self, conversation_id: int, path: Path,
+    def write_export(self, conversation_id: int | None, path: Path,
                      fmt: exporting.ExportFormat) -> bool:
-        """Write the conversation to `path`; says how it went in the notice bar."""
+        """Write the conversation (None: all) to `path`; says how it went in the notice bar."""
         try:
-            text = exporting.export_conversation(self._store, conversation_id, fmt,
-                                                 reasoning=self.export_thinking)
+            text = (exporting.export_conversation(self._store, conversation_id, fmt,
+                                                  reasoning=self.export_thinking)
+                    if conversation_id is not None else
+                    exporting.export_all(self._store, fmt, reasoning=self.export_thinking))
             path.write_text(text, encoding="utf-8")
         except StorageError as exc:
             self._show_notice(exc.user_message)

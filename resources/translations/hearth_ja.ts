@@ -429,21 +429,28 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
     <message>
         <location line="+2"/>
+        <location line="+14"/>
         <source>Markdown...</source>
         <translation>Markdown...</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-11"/>
+        <location line="+13"/>
         <source>JSON...</source>
         <translation>JSON...</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="-9"/>
         <source>Include the model&apos;s thinking</source>
         <translation>モデルの思考を含める</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+5"/>
+        <source>Export all conversations</source>
+        <translation>すべての会話を書き出す</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Delete</source>
         <translation>削除</translation>
     </message>
@@ -458,7 +465,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>「{title}」を削除しました。</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+32"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown ファイル (*.md)</translation>
     </message>
@@ -473,7 +480,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>会話を書き出す</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+19"/>
         <source>The conversation could not be saved to {path}: {reason}</source>
         <translation>会話を {path} に保存できませんでした: {reason}</translation>
     </message>
@@ -1257,7 +1264,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>_ConversationDelegate</name>
     <message>
-        <location filename="../../app/ui/history_sidebar.py" line="-356"/>
+        <location filename="../../app/ui/history_sidebar.py" line="-367"/>
         <source>Conversation title</source>
         <translation>会話のタイトル</translation>
     </message>

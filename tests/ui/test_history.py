@@ -707,3 +707,14 @@ def test_language_change_re_sets_the_static_texts(qtbot: QtBot, pane: ChatPane,
     assert pane.new_chat_button.text() == "New chat"
     assert widget.edit_button.text() == "Edit"
     assert sidebar.new_chat_button.text() == "New chat"
+
+
+def test_export_all_conversations(sidebar: HistorySidebar, store: Store, tmp_path: Path,
+                                  history: dict[str, int]) -> None:
+    path = tmp_path / "all.json"
+    assert sidebar.write_export(None, path, "json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    titles = {c["title"] for c in data["conversations"]}
+    assert {store.get_conversation(cid).title for cid in history.values()} <= titles
+    menu = sidebar.context_menu(history["kyoto"])
+    assert any(a.objectName() == "exportAllMenu" for a in menu.findChildren(type(menu)))
