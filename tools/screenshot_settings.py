@@ -27,7 +27,6 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +41,7 @@ from app.ui.main_window import MainWindow  # noqa: E402
 from app.ui.settings_pane import SettingsPane  # noqa: E402
 from app.ui.theme import ThemeManager  # noqa: E402
 from app.workers.generation import GenerationService  # noqa: E402
+from tools.screenshot_window import wait, wait_for  # noqa: E402
 
 GPTOSS = ROOT / "tests/fixtures/models/tiny-gptoss"
 SCRIPTED_RID = 10_000
@@ -69,19 +69,6 @@ def read_text(path: str) -> str:
 1. パスには **pathlib** を使う。
 2. `encoding` を必ず指定する。
 """
-
-
-def wait(ms: int) -> None:
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
-def wait_for(signal: object, timeout_ms: int = 30_000) -> None:
-    loop = QEventLoop()
-    signal.connect(loop.quit)  # type: ignore[attr-defined]
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
 
 
 def main() -> int:

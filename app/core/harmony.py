@@ -436,7 +436,8 @@ class _Accumulated:
     _stop: StopReason | None
 
     def _current(self) -> HarmonyMessage | None:
-        raise NotImplementedError
+        """The message still being written, if any (the parsers that keep one override it)."""
+        return None
 
 
 # -- harmony stream parser -----------------------------------------------------------------------

@@ -26,31 +26,9 @@ from app.core.secrets import (
     set_token,
 )
 from app.core.settings import Settings, SettingsStore, update
+from tests.memory_keyring import MemoryKeyring
 
 TOKEN = "hf_TestSecretToken1234567890abcdef"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict: the real keyring API, without touching the user's keyring."""
-
-    # Below fail.Keyring's 0, so keyring's own discovery never picks this test class.
-    priority = -100
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 class LeakyKeyring(MemoryKeyring):

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QPalette
@@ -48,30 +47,9 @@ from app.ui.settings_pane import SettingsPane
 from app.ui.theme import BASE_FONT_SIZE, ThemeManager, stylesheet
 from app.workers.generation import GenerationService
 from tests.conftest import TINY_LLAMA
+from tests.memory_keyring import MemoryKeyring
 
 TOKEN = "hf_PaneSecretToken0123456789abcdef"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict: the real keyring API without the user's keyring."""
-
-    priority = -100  # never chosen by keyring's own discovery
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        from keyring.errors import PasswordDeleteError
-
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError("not found")
 
 
 @pytest.fixture
