@@ -452,20 +452,27 @@ class ChatEngine:
         return len(self.renderer.render(messages, options))
 
     def stream(self, messages: Sequence[ChatMessage], options: GenerationOptions,
-               cancel: CancelToken | None = None) -> Iterator[StreamEvent]:
+               cancel: CancelToken | None = None,
+               continue_from: ChatMessage | None = None) -> Iterator[StreamEvent]:
         """Generate the assistant's reply to `messages`.
 
         Yields TextDelta events as text becomes complete and ends with one GenerationResult.
+        `continue_from` is a reply that was cut off (e.g. the app was killed): the model goes
+        on from its text; the deltas are the new text, the result holds the whole reply.
         Raises ContextOverflowError when the last message alone does not fit the context.
         """
         cancel = cancel or CancelToken()
         started = time.perf_counter()
         prompt, dropped = self._fit_context(list(messages), options)
+        prefix = self._continuation_ids(continue_from) if continue_from else []
+        prompt = prompt + prefix
         og = self._og
         tid, cached = self._begin_turn(prompt, options)
         mirror = self._mirror
 
         decoder = _ReplyDecoder(self.loaded, self.renderer)
+        for token in prefix:
+            decoder.feed(token)  # the parser and the text stream pick up where the reply was
         generated: list[int] = []
         first_at: float | None = None
         last_at = started
@@ -527,7 +534,7 @@ class ChatEngine:
         tok_s = (n - 1) / decode_s if n > 1 and decode_s > 0 else 0.0
         thought_ms = ((answered_at or last_at) - thought_at) * 1000.0 if thought_at else 0.0
         yield GenerationResult(
-            text=decoder.answer, token_ids=tuple(generated), finish_reason=reason,
+            text=decoder.answer, token_ids=tuple(prefix + generated), finish_reason=reason,
             provider=self.loaded.provider, prompt_tokens=len(prompt), cached_tokens=cached,
             generated_tokens=n, ttft_ms=ttft, tok_s=tok_s, dropped_messages=dropped,
             context_full=reason_name == "MAX_SESSION_TOKENS",
@@ -579,6 +586,29 @@ class ChatEngine:
         prompt, self._drop_count = best
         log.info("dropped %d oldest messages to fit the context (%d tokens)", best[1], limit)
         return prompt, best[1]
+
+    def _continuation_ids(self, reply: ChatMessage) -> list[int]:
+        """The ids of a cut-off reply as the model would have written them after the prompt.
+
+        Re-tokenised from the saved text (ids are only saved when a reply finishes), in the
+        model's own reply format, so the model continues inside the right channel or block.
+        """
+        encode = self.renderer.encode
+        if isinstance(self.renderer, HarmonyPromptRenderer):
+            if reply.content:
+                return encode(f"{harmony.CHANNEL}{harmony.FINAL}{harmony.MESSAGE}{reply.content}")
+            if reply.reasoning:
+                return encode(
+                    f"{harmony.CHANNEL}{harmony.ANALYSIS}{harmony.MESSAGE}{reply.reasoning}")
+            return []
+        if self.loaded.reply_format == "think" and reply.reasoning:
+            opened = isinstance(self.renderer, TemplatePromptRenderer) and \
+                harmony.prompt_opens_think(self.renderer.last_text)
+            text = ("" if opened else "<think>\n") + reply.reasoning
+            if reply.content:
+                text += "\n</think>\n\n" + reply.content
+            return encode(text)
+        return encode(reply.content) if reply.content else []
 
     def _render(self, messages: list[ChatMessage], options: GenerationOptions) -> list[int]:
         """The prompt, extending what the request holds where the format allows it.

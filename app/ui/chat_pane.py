@@ -439,14 +439,24 @@ class ChatPane(QWidget):
 
     @Slot()
     def continue_reply(self) -> None:
-        """Go on with a reply that was cut off when Hearth stopped.
+        """Go on with a reply that was cut off (Hearth was closed or killed mid-reply).
 
-        For now this writes the reply anew from the user's message, like Regenerate: resuming
-        mid-reply needs the model to be fed the cut-off text as an open assistant turn, which
-        the engine cannot do yet, and the cut-off text has no token ids to splice (they are
-        only saved when a reply finishes). The cut-off version stays reachable.
+        The model is fed the cut-off text as the start of its reply and writes the rest; the
+        whole reply is saved as a new version, so the cut-off one stays reachable.
         """
-        self.regenerate()
+        if self._defer_until_free(self.continue_reply):
+            return
+        if not self._can_reply() or not self._widgets or self._widgets[-1].role != "assistant":
+            return
+        cut = self._widgets[-1].chat_message
+        if cut is None or not (cut.content or cut.reasoning):
+            self.regenerate()
+            return
+        widget = self._widgets.pop()
+        widget.deleteLater()
+        self._banner.hide()
+        self._start_reply(continue_from=ChatMessage("assistant", cut.content,
+                                                    reasoning=cut.reasoning))
 
     @Slot()
     def new_chat(self) -> None:
@@ -654,7 +664,7 @@ class ChatPane(QWidget):
     def _last_message_id(self) -> int | None:
         return self._widgets[-1].message_id if self._widgets else None
 
-    def _start_reply(self) -> None:
+    def _start_reply(self, continue_from: ChatMessage | None = None) -> None:
         model = self._service.model
         parent = self._last_message_id()
         options = self._request_options()
@@ -668,8 +678,19 @@ class ChatPane(QWidget):
                                   "leaf" if parent is None else parent,
                                   model_name=widget.model_name)
         widget.message_id = reply_id
+        if continue_from is not None:
+            # The new version starts with the cut-off text; the model writes the rest.
+            if continue_from.reasoning:
+                widget.append_reasoning(continue_from.reasoning)
+            if continue_from.content:
+                widget.append(continue_from.content)
+            if reply_id is not None and self._store is not None:
+                if continue_from.reasoning:
+                    self._save(self._store.append_reply, reply_id, continue_from.reasoning, True)
+                if continue_from.content:
+                    self._save(self._store.append_reply, reply_id, continue_from.content, False)
         self._streaming = widget
-        self._request_id = self._service.send(messages, options)
+        self._request_id = self._service.send(messages, options, continue_from=continue_from)
         if self._request_id is None:
             busy = self.tr("The model is busy; try again.")
             widget.finish(note=busy)

@@ -54,6 +54,8 @@ class ChatRequest:
     messages: tuple[ChatMessage, ...]
     options: GenerationOptions
     cancel: CancelToken = field(default_factory=CancelToken)
+    continue_from: ChatMessage | None = None
+    """A cut-off reply to go on with (see ChatEngine.stream)."""
     background: bool = False
     """A short side job (naming a conversation): run on a small engine of its own, so the
     conversation's KV cache stays resident, and reported by `background_finished`."""
@@ -156,7 +158,8 @@ class GenerationWorker(QObject):
         last_flush = 0.0  # the first text goes out at once: time to first token is felt most
         tokens = 0
         try:
-            for event in engine.stream(request.messages, request.options, request.cancel):
+            for event in engine.stream(request.messages, request.options, request.cancel,
+                                       request.continue_from):
                 if isinstance(event, TextDelta):
                     if pending and event.reasoning != pending_reasoning:
                         # Reasoning and answer go out in separate batches, in order.
@@ -268,14 +271,17 @@ class GenerationService(QObject):
         self._unload_requested.emit()
 
     def send(self, messages: tuple[ChatMessage, ...], options: GenerationOptions,
-             background: bool = False) -> int | None:
+             background: bool = False,
+             continue_from: ChatMessage | None = None) -> int | None:
         """Start a reply; returns its request id, or None while another reply runs.
 
-        `background` jobs (naming a conversation) report by `background_finished` only.
+        `background` jobs (naming a conversation) report by `background_finished` only;
+        `continue_from` goes on with a cut-off reply.
         """
         if self.busy or self.model is None:
             return None
-        request = ChatRequest(next(self._ids), tuple(messages), options, background=background)
+        request = ChatRequest(next(self._ids), tuple(messages), options,
+                              continue_from=continue_from, background=background)
         self._current = request
         self.busy_changed.emit(True)
         self._generate_requested.emit(request)

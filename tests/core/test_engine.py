@@ -23,10 +23,11 @@ GREEDY = GenerationOptions(max_new_tokens=24, temperature=0.0)
 
 
 def run(engine: ChatEngine, messages: list[ChatMessage], options: GenerationOptions = GREEDY,
-        cancel: CancelToken | None = None) -> tuple[list[TextDelta], GenerationResult]:
+        cancel: CancelToken | None = None,
+        continue_from: ChatMessage | None = None) -> tuple[list[TextDelta], GenerationResult]:
     deltas: list[TextDelta] = []
     result = None
-    for event in engine.stream(messages, options, cancel):
+    for event in engine.stream(messages, options, cancel, continue_from):
         if isinstance(event, TextDelta):
             deltas.append(event)
         else:
@@ -318,3 +319,29 @@ def test_gptoss_regenerate_renders_spec_exact_history(gptoss: LoadedModel) -> No
     # Both re-read the history in the spec's form, so greedy decoding gives the same reply.
     assert again.token_ids == reference.token_ids
     assert again.prompt_tokens == reference.prompt_tokens
+
+
+# -- continuing a cut-off reply ------------------------------------------------------------------
+def test_continue_goes_on_from_the_cut_off_text(llama: LoadedModel) -> None:
+    engine = ChatEngine(llama)
+    history = [ChatMessage("user", "Tell me a story")]
+    partial = ChatMessage("assistant", "Once upon a time")
+    deltas, result = run(engine, history, GenerationOptions(max_new_tokens=12, temperature=0.0),
+                         continue_from=partial)
+    engine.close()
+    assert result.text.startswith("Once upon a time")
+    assert "".join(d.text for d in deltas) == result.text[len("Once upon a time"):]
+    prefix = engine.renderer.encode("Once upon a time")
+    assert result.token_ids[:len(prefix)] == tuple(prefix)
+    assert result.generated_tokens == len(result.token_ids) - len(prefix) > 0
+
+
+def test_continue_a_gptoss_reply_cut_off_while_thinking(gptoss: LoadedModel) -> None:
+    engine = ChatEngine(gptoss)
+    partial = ChatMessage("assistant", "", reasoning="The user greets me. I should")
+    _, result = run(engine, [ChatMessage("user", "Hi")],
+                    GenerationOptions(max_new_tokens=8, temperature=0.0), continue_from=partial)
+    engine.close()
+    # The parser was primed with the cut-off text: it continues inside the analysis channel.
+    assert result.reasoning.startswith("The user greets me. I should")
+    assert "<|" not in result.text

@@ -351,6 +351,10 @@ def test_an_interrupted_reply_offers_continue_and_regenerate(
         # The cut-off text stays reachable as the first version.
         assert reply.branch() == (2, 2)
         assert store.siblings(saved.id)[0].id == cut.id
+        if button == "continue_button":
+            # Continue goes on from the cut-off text instead of starting over.
+            assert result.text.startswith("Once upon")
+            assert len(result.text) > len("Once upon")
 
 
 # -- storage failures ------------------------------------------------------------------------------
