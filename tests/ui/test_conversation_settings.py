@@ -36,9 +36,10 @@ def test_conversation_settings_are_used_saved_and_restored(qtbot: QtBot, tmp_pat
     sent: list[GenerationOptions] = []
     original_send = service.send
 
-    def record(messages, options, background=False):  # type: ignore[no-untyped-def]
+    def record(messages, options, background=False,  # type: ignore[no-untyped-def]
+               continue_from=None):
         sent.append(options)
-        return original_send(messages, options, background)
+        return original_send(messages, options, background, continue_from)
 
     service.send = record  # type: ignore[method-assign]
     try:

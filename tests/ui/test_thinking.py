@@ -67,7 +67,7 @@ def sent(service: GenerationService, monkeypatch: pytest.MonkeyPatch) -> SentLog
     log = SentLog()
 
     def send(messages: tuple[ChatMessage, ...], options: GenerationOptions,
-             background: bool = False) -> int:
+             background: bool = False, continue_from: ChatMessage | None = None) -> int:
         log.requests.append((messages, options))
         return 100 + len(log.requests)
 
@@ -300,10 +300,11 @@ def test_real_gptoss_reply_keeps_answer_and_reasoning_apart(
     real_send = service.send
 
     def recording_send(messages: tuple[ChatMessage, ...], options: GenerationOptions,
-                       background: bool = False) -> int | None:
+                       background: bool = False,
+                       continue_from: ChatMessage | None = None) -> int | None:
         if not background:
             requests.append(options)
-        return real_send(messages, options, background)
+        return real_send(messages, options, background, continue_from)
 
     monkeypatch.setattr(service, "send", recording_send)
     win = MainWindow(service)
