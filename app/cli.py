@@ -74,6 +74,14 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--reasoning", action="store_true", help="include the model's reasoning")
     exp.add_argument("-o", "--output", help="write to this file instead of standard output")
 
+    hw = sub.add_parser("hardware", help="what this machine has and which models fit it")
+    hw.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="the curated model catalog")
+    models_sub = models.add_subparsers(dest="action", required=True)
+    mls = models_sub.add_parser("list", help="the catalog, with how each model fits this machine")
+    mls.add_argument("--json", action="store_true")
+
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", help="load this model folder at start")
     return parser
@@ -96,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _conversations(args, paths, sys.stdout, sys.stderr)
     if args.command == "selftest":
         return _selftest(args, paths, sys.stdout)
+    if args.command in ("hardware", "models"):
+        return _models(args, paths, sys.stdout, sys.stderr)
     return 2
 
 
@@ -292,3 +302,60 @@ def _selftest(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
             out.write(f"{c.status:>4}  {c.name:<10} {c.detail}\n")
         out.write("self-test passed\n" if ok else "self-test FAILED\n")
     return 0 if ok else 1
+
+
+def _models(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO) -> int:
+    """`hearth hardware` and `hearth models list`: the catalog judged against this machine."""
+    from app.core.catalog import load_catalog
+    from app.core.hardware import assess_all, detect_hardware, gb, recommend
+
+    try:
+        catalog = load_catalog()
+    except AppError as exc:
+        err.write(f"hearth: {exc.user_message}\n")
+        return 1
+    hardware = detect_hardware(paths.models)
+    fits = assess_all(catalog, hardware)
+    best = recommend(catalog, hardware)
+    best_id = best.entry.id if best else None
+    if args.command == "hardware":
+        if args.json:
+            out.write(json.dumps({**hardware.as_dict(), "fits": [f.as_dict() for f in fits],
+                                  "recommended": best_id}, ensure_ascii=False) + "\n")
+            return 0
+        out.write(f"system     {hardware.system}\n")
+        out.write(f"memory     {gb(hardware.ram_total_bytes)} "
+                  f"({gb(hardware.ram_available_bytes)} available)\n")
+        for gpu in hardware.gpus:
+            out.write(f"gpu        {gpu.name} ({gb(gpu.vram_bytes)})\n")
+        if not hardware.gpus:
+            out.write("gpu        none found\n")
+        if hardware.disk_free_bytes is not None:
+            out.write(f"disk free  {gb(hardware.disk_free_bytes)} ({paths.models})\n")
+        out.write(f"runtime    {', '.join(f'{n} {v}' for n, v in hardware.packages) or 'none'}\n")
+        out.write(f"providers  {', '.join(sorted(hardware.providers)) or 'none'}\n\n")
+        for fit in fits:
+            out.write(f"{fit.verdict:>4}  {fit.entry.id:<30} {fit.reason}\n")
+    else:
+        if args.json:
+            out.write(json.dumps({"recommended": best_id, "models": [{
+                "id": f.entry.id, "name": f.entry.name, "repo": f.entry.repo,
+                "licence": f.entry.licence, "reply_format": f.entry.reply_format,
+                "context_tokens": f.entry.context_tokens,
+                "description": {"en": f.entry.description_en, "ja": f.entry.description_ja},
+                "notes": f.entry.notes,
+                "variants": [{"providers": list(v.providers), "subfolder": v.subfolder,
+                              "size_bytes": v.size_bytes, "ram_bytes": v.ram_bytes,
+                              "vram_bytes": v.vram_bytes} for v in f.entry.variants],
+                "fit": f.as_dict()} for f in fits]}, ensure_ascii=False) + "\n")
+            return 0
+        for fit in fits:
+            size = gb(fit.variant.size_bytes) if fit.variant else "-"
+            mark = "*" if fit.entry.id == best_id else " "
+            out.write(f"{mark} {fit.entry.id:<30} {fit.verdict:>4} {size:>8}  "
+                      f"{fit.entry.description_en}\n")
+    if best is not None:
+        out.write(f"\nrecommended: {best.entry.name}. {best.reason}\n")
+    else:
+        out.write("\nno model in the catalog fits this machine\n")
+    return 0
