@@ -42,3 +42,21 @@ class EngineBusyError(AppError):
 class StorageError(AppError):
     """The conversation history cannot be read or written (damaged file, full or read-only disk,
     a file from a newer Hearth)."""
+
+
+class DownloadError(AppError):
+    """A model download failed: no network, a gated repo without a token, a full disk, a file that
+    does not match the hub's checksum."""
+
+
+class OfflineError(DownloadError):
+    """A network action was refused because offline mode is on."""
+
+
+class ModelLibraryError(AppError):
+    """An installed-model action failed: a folder that is not a valid model, a model that is
+    missing, a record that cannot be saved."""
+
+
+class DocumentError(AppError):
+    """A document could not be read or indexed (corrupt, encrypted, no text layer, too big)."""
