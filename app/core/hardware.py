@@ -1,13 +1,15 @@
 """What this machine can run: memory, GPUs, free disk, the installed runtime and its providers,
 and how each catalog model fits (`assess`, `recommend`).
 
-GPUs are found through `nvidia-smi` (NVIDIA, any OS). On Windows, DirectML adapters of other
-vendors (AMD, Intel) and their dedicated memory come from DXGI; that Windows branch is not
-written yet, so there a DirectML-only machine lists no GPU and models are judged for the CPU.
+GPUs are found through `nvidia-smi` (NVIDIA, any OS), DXGI on Windows (every adapter DirectML
+can use, with its dedicated memory) and sysfs on Linux (AMD's `mem_info_vram_total`). Integrated
+GPUs report little dedicated memory, so models are judged for the CPU there: conservative, and
+DirectML on shared memory is rarely faster than the CPU build for these model sizes.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib.metadata
 import logging
 import os
@@ -29,6 +31,8 @@ RUNTIME_DISTRIBUTIONS = (
     "onnxruntime-genai", "onnxruntime-genai-cuda", "onnxruntime-genai-directml",
     "onnxruntime-genai-winml", "onnxruntime", "onnxruntime-gpu", "onnxruntime-directml")
 NVIDIA_SMI_TIMEOUT_S = 5.0
+PCI_VENDORS = {0x10DE: "nvidia", 0x1002: "amd", 0x1022: "amd", 0x8086: "intel",
+               0x1414: "microsoft", 0x5143: "qualcomm"}
 GPU_PROVIDERS = tuple(p for p in AUTO_ORDER if p != "cpu")
 """GPU providers in order of preference (CUDA, then DirectML)."""
 FLAGSHIP_ID = "gpt-oss-20b"
@@ -43,6 +47,8 @@ class Gpu:
     name: str
     vram_bytes: int
     vendor: str = "nvidia"
+    source: str = "nvidia-smi"
+    """Where the figure came from: nvidia-smi, dxgi or sysfs."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,12 @@ class Hardware:
     def max_vram_bytes(self) -> int:
         """The largest GPU's memory, 0 without a known GPU."""
         return max((g.vram_bytes for g in self.gpus), default=0)
+
+    def vram_for(self, provider: str) -> int:
+        """The largest memory among the GPUs `provider` can use: CUDA only runs on NVIDIA,
+        DirectML on any adapter."""
+        usable = (g for g in self.gpus if provider != "cuda" or g.vendor == "nvidia")
+        return max((g.vram_bytes for g in usable), default=0)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready data."""
@@ -119,7 +131,7 @@ def detect_hardware(models_dir: Path | None = None) -> Hardware:
         system=f"{platform.system()} {platform.release()} {platform.machine()}".strip(),
         ram_total_bytes=total,
         ram_available_bytes=available,
-        gpus=tuple(_nvidia_gpus()),
+        gpus=tuple(_gpus()),
         disk_free_bytes=_disk_free(models_dir) if models_dir is not None else None,
         packages=tuple(_installed(RUNTIME_DISTRIBUTIONS)),
         providers=_providers(),
@@ -179,6 +191,107 @@ def _sysconf_memory() -> tuple[int, int]:
     except (ValueError, OSError):
         available = 0  # macOS has no SC_AVPHYS_PAGES
     return total, available
+
+
+def _gpus() -> list[Gpu]:
+    """NVIDIA cards from nvidia-smi (exact figures), plus the other adapters the OS reports."""
+    gpus = _nvidia_gpus()
+    others = _dxgi_gpus() if sys.platform == "win32" else _sysfs_gpus(Path("/sys/class/drm"))
+    have_nvidia = any(g.vendor == "nvidia" for g in gpus)
+    gpus += [g for g in others if not (have_nvidia and g.vendor == "nvidia")]
+    return gpus
+
+
+def _sysfs_gpus(drm: Path) -> list[Gpu]:
+    """Linux: cards under /sys/class/drm with a VRAM figure (amdgpu exposes one; i915 and nouveau
+    do not, and a card without a figure is no use for sizing, so it is left out)."""
+    gpus = []
+    for card in sorted(drm.glob("card[0-9]*")):
+        device = card / "device"
+        try:
+            vendor_id = int((device / "vendor").read_text().strip(), 16)
+            vram = int((device / "mem_info_vram_total").read_text().strip())
+        except (OSError, ValueError):
+            continue
+        vendor = PCI_VENDORS.get(vendor_id, f"0x{vendor_id:04x}")
+        gpus.append(Gpu(f"{vendor.upper()} GPU ({card.name})", vram, vendor, "sysfs"))
+    return gpus
+
+
+class DxgiAdapterDesc1(ctypes.Structure):
+    """DXGI_ADAPTER_DESC1, laid out as on 64-bit Windows on any OS (WCHAR as uint16), so the
+    parser is tested on Linux too."""
+
+    _fields_ = (
+        ("Description", ctypes.c_uint16 * 128),
+        ("VendorId", ctypes.c_uint32),
+        ("DeviceId", ctypes.c_uint32),
+        ("SubSysId", ctypes.c_uint32),
+        ("Revision", ctypes.c_uint32),
+        ("DedicatedVideoMemory", ctypes.c_size_t),
+        ("DedicatedSystemMemory", ctypes.c_size_t),
+        ("SharedSystemMemory", ctypes.c_size_t),
+        ("AdapterLuidLow", ctypes.c_uint32),
+        ("AdapterLuidHigh", ctypes.c_int32),
+        ("Flags", ctypes.c_uint32),
+    )
+
+
+DXGI_ADAPTER_FLAG_SOFTWARE = 2
+
+
+def parse_dxgi_desc(desc: DxgiAdapterDesc1) -> Gpu | None:
+    """A Gpu from an adapter description; None for software adapters (WARP, Basic Render)."""
+    vendor = PCI_VENDORS.get(desc.VendorId, f"0x{desc.VendorId:04x}")
+    if desc.Flags & DXGI_ADAPTER_FLAG_SOFTWARE or vendor == "microsoft":
+        return None
+    name = bytes(desc.Description).decode("utf-16-le").split("\0", 1)[0].strip()
+    return Gpu(name or f"{vendor} adapter", int(desc.DedicatedVideoMemory), vendor, "dxgi")
+
+
+def _dxgi_gpus() -> list[Gpu]:  # pragma: no cover - Windows only
+    """Windows: every hardware adapter from IDXGIFactory1::EnumAdapters1, through raw COM
+    vtable calls (no comtypes/pywin32 dependency). Any failure means "no adapters found"."""
+    try:
+        dxgi = ctypes.WinDLL("dxgi")  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError) as exc:
+        log.info("DXGI not available: %s", exc)
+        return []
+    hresult = ctypes.c_long
+    void_p = ctypes.c_void_p
+    # IID_IDXGIFactory1 {770aae78-f26f-4dba-a829-253c83d1b387}
+    iid = (ctypes.c_ubyte * 16)(*bytes.fromhex("78ae0a776ff2ba4da829253c83d1b387"))
+    factory = void_p()
+    if dxgi.CreateDXGIFactory1(ctypes.byref(iid), ctypes.byref(factory)) != 0 or not factory:
+        return []
+
+    def method(obj: ctypes.c_void_p, index: int, *argtypes: Any) -> Any:
+        vtable = ctypes.cast(obj, ctypes.POINTER(ctypes.POINTER(void_p))).contents
+        prototype = ctypes.WINFUNCTYPE(  # type: ignore[attr-defined,unused-ignore]
+            hresult, void_p, *argtypes)
+        return prototype(vtable[index])
+
+    gpus: list[Gpu] = []
+    try:
+        for i in range(16):
+            adapter = void_p()
+            # IDXGIFactory1::EnumAdapters1 is vtable slot 12; DXGI_ERROR_NOT_FOUND ends the list.
+            if method(factory, 12, ctypes.c_uint, ctypes.POINTER(void_p))(
+                    factory, i, ctypes.byref(adapter)) != 0:
+                break
+            try:
+                desc = DxgiAdapterDesc1()
+                # IDXGIAdapter1::GetDesc1 is slot 10.
+                if method(adapter, 10, ctypes.POINTER(DxgiAdapterDesc1))(
+                        adapter, ctypes.byref(desc)) == 0:
+                    gpu = parse_dxgi_desc(desc)
+                    if gpu is not None:
+                        gpus.append(gpu)
+            finally:
+                method(adapter, 2)(adapter)  # IUnknown::Release
+    finally:
+        method(factory, 2)(factory)
+    return gpus
 
 
 def _nvidia_gpus() -> list[Gpu]:
@@ -268,11 +381,12 @@ def assess(entry: CatalogEntry, hardware: Hardware) -> Fit:
             skipped.append(f"no {label} build of this model")
             continue
         nearest = nearest or (variant, provider)
-        if hardware.max_vram_bytes == 0:
+        vram = hardware.vram_for(provider)
+        if vram == 0:
             skipped.append(f"{label} is available but no GPU memory figure was found")
-        elif hardware.max_vram_bytes < variant.vram_bytes:
+        elif vram < variant.vram_bytes:
             skipped.append(f"{label} needs {gb(variant.vram_bytes)} of GPU memory, the GPU has "
-                           f"{gb(hardware.max_vram_bytes)}")
+                           f"{gb(vram)}")
         else:
             return Fit(entry, "gpu", f"Runs on your GPU ({label}).", variant, provider)
     cpu = entry.variant_for("cpu")

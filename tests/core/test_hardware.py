@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import stat
 from pathlib import Path
@@ -10,7 +11,17 @@ import pytest
 
 from app.core import hardware as hw
 from app.core.catalog import load_catalog
-from app.core.hardware import Gpu, Hardware, assess, detect_hardware, parse_nvidia_smi, recommend
+from app.core.hardware import (
+    DxgiAdapterDesc1,
+    Gpu,
+    Hardware,
+    _sysfs_gpus,
+    assess,
+    detect_hardware,
+    parse_dxgi_desc,
+    parse_nvidia_smi,
+    recommend,
+)
 
 GB = 1_000_000_000
 GIB = 1024**3
@@ -156,3 +167,46 @@ def test_meminfo_parsing(tmp_path: Path) -> None:
                        "MemAvailable:    8000000 kB\n", encoding="ascii")
     assert hw._read_meminfo(meminfo) == (16000000 * 1024, 8000000 * 1024)
     assert hw._read_meminfo(tmp_path / "absent") is None
+
+
+def _dxgi_desc(name: str, vendor: int, vram: int, flags: int = 0) -> DxgiAdapterDesc1:
+    desc = DxgiAdapterDesc1()
+    raw = name.encode("utf-16-le")
+    ctypes.memmove(desc.Description, raw, len(raw))
+    desc.VendorId, desc.DedicatedVideoMemory, desc.Flags = vendor, vram, flags
+    return desc
+
+
+def test_dxgi_descriptor_layout_matches_windows() -> None:
+    # DXGI_ADAPTER_DESC1 on 64-bit Windows: 256 bytes of name, 4 UINTs, 3 SIZE_Ts, LUID, flags.
+    assert ctypes.sizeof(DxgiAdapterDesc1) == 312  # 308 rounded up to 8-byte alignment
+    assert DxgiAdapterDesc1.DedicatedVideoMemory.offset == 272
+
+
+def test_dxgi_adapters_are_parsed_and_software_ones_skipped() -> None:
+    amd = parse_dxgi_desc(_dxgi_desc("AMD Radeon RX 7800 XT", 0x1002, 16 * GIB))
+    assert amd == Gpu("AMD Radeon RX 7800 XT", 16 * GIB, "amd", "dxgi")
+    assert parse_dxgi_desc(_dxgi_desc("Microsoft Basic Render Driver", 0x1414, 0)) is None
+    assert parse_dxgi_desc(_dxgi_desc("WARP", 0x8086, 0, flags=2)) is None
+
+
+def test_sysfs_cards_with_a_vram_figure_are_listed(tmp_path: Path) -> None:
+    for card, vendor, vram in (("card0", "0x1002", str(8 * GIB)), ("card1", "0x8086", None)):
+        device = tmp_path / card / "device"
+        device.mkdir(parents=True)
+        (device / "vendor").write_text(vendor + "\n")
+        if vram is not None:
+            (device / "mem_info_vram_total").write_text(vram + "\n")
+    assert _sysfs_gpus(tmp_path) == [Gpu("AMD GPU (card0)", 8 * GIB, "amd", "sysfs")]
+
+
+def test_cuda_only_counts_nvidia_memory() -> None:
+    catalog = load_catalog()
+    # A big AMD card beside a small NVIDIA one: CUDA is judged on the NVIDIA card only.
+    machine = Hardware("Windows", 64 * GIB, 40 * GB, providers=frozenset({"cpu", "cuda"}),
+                       gpus=(Gpu("RTX 3050", 4 * GIB), Gpu("RX 7900", 24 * GIB, "amd", "dxgi")))
+    assert machine.vram_for("cuda") == 4 * GIB
+    assert machine.vram_for("dml") == 24 * GIB
+    fit = assess(catalog.get("gpt-oss-20b"), machine)
+    assert fit.verdict != "gpu"
+    assert "GPU memory" in fit.reason
