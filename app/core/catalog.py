@@ -69,10 +69,36 @@ class CatalogEntry:
 
 
 @dataclass(frozen=True)
+class EmbedderEntry:
+    """A sentence-embedding model for document search (run with onnxruntime, not GenAI)."""
+
+    id: str
+    name: str
+    repo: str
+    subfolder: str
+    files: tuple[str, ...]
+    """Only these files of the sub-folder are fetched (repos carry several exports)."""
+    size_bytes: int
+    licence: str
+    dims: int
+    max_tokens: int
+    query_prefix: str
+    passage_prefix: str
+    description_en: str
+    description_ja: str
+
+    def description(self, language: str = "en") -> str:
+        """The one-line description in `language` (ja or en; anything else gets English)."""
+        return self.description_ja if language.startswith("ja") else self.description_en
+
+
+@dataclass(frozen=True)
 class Catalog:
     """The validated catalog, entries in order of preference."""
 
     entries: tuple[CatalogEntry, ...]
+    embedders: tuple[EmbedderEntry, ...] = ()
+    """Document-search embedders, the default first."""
 
     def get(self, entry_id: str) -> CatalogEntry:
         """The entry with this id; raises CatalogError if there is none."""
@@ -122,7 +148,38 @@ def parse_catalog(data: object) -> Catalog:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise CatalogError(f"duplicate model ids: {', '.join(duplicates)}.")
-    return Catalog(entries)
+    embedders = root.get("embedders", [])
+    if not isinstance(embedders, list):
+        raise CatalogError("'embedders' must be a list.")
+    return Catalog(entries, tuple(_embedder(item, i) for i, item in enumerate(embedders)))
+
+
+def _embedder(item: object, index: int) -> EmbedderEntry:
+    where = f"embedders[{index}]"
+    raw = _obj(item, where)
+    embedder_id = _str(raw, "id", where)
+    where = f"embedder {embedder_id!r}"
+    files = raw.get("files")
+    if (not isinstance(files, list) or not files
+            or not all(isinstance(f, str) and f and ".." not in f for f in files)):
+        raise CatalogError(f"{where}: 'files' must list the file names to fetch.")
+    description = _obj(raw.get("description"), f"{where}: description")
+    prefixes = _obj(raw.get("prefixes", {}), f"{where}: prefixes")
+    return EmbedderEntry(
+        id=embedder_id,
+        name=_str(raw, "name", where),
+        repo=_repo(_str(raw, "repo", where), where),
+        subfolder=str(raw.get("subfolder", "")),
+        files=tuple(files),
+        size_bytes=_int(raw, "size_bytes", where, minimum=1),
+        licence=_str(raw, "licence", where),
+        dims=_int(raw, "dims", where, minimum=1),
+        max_tokens=_int(raw, "max_tokens", where, minimum=1),
+        query_prefix=str(prefixes.get("query", "")),
+        passage_prefix=str(prefixes.get("passage", "")),
+        description_en=_str(description, "en", f"{where}: description"),
+        description_ja=_str(description, "ja", f"{where}: description"),
+    )
 
 
 def _entry(item: object, index: int) -> CatalogEntry:

@@ -121,3 +121,19 @@ def test_broken_file_message_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps(_broken("no-repo")), encoding="utf-8")
     with pytest.raises(CatalogError, match="is damaged: model 'gpt-oss-20b': 'repo'"):
         load_catalog(path)
+
+
+def test_shipped_catalog_lists_a_multilingual_embedder() -> None:
+    embedder = load_catalog().embedders[0]
+    assert embedder.id == "multilingual-e5-small"
+    assert embedder.query_prefix == "query: "
+    assert embedder.passage_prefix == "passage: "
+    assert "tokenizer.json" in embedder.files
+    assert any(f.endswith(".onnx") for f in embedder.files)
+
+
+def test_embedder_without_files_is_refused() -> None:
+    data = json.loads(CATALOG_PATH.read_text(encoding="utf-8"))
+    data["embedders"][0]["files"] = []
+    with pytest.raises(CatalogError, match="'files'"):
+        parse_catalog(data)
