@@ -175,10 +175,16 @@ class Message:
     error: str
     figures: dict[str, Any]
     created_at: float
+    context: str = ""
+    """Document excerpts given to the model with this (user) message; kept so later turns send
+    the model exactly the prompt it already read, and its KV cache stays valid."""
+    sources: tuple[dict[str, Any], ...] = ()
+    """The documents behind `context`, numbered as the model cites them ([1], [2], ...)."""
 
     def as_chat_message(self) -> ChatMessage:
         """The message as the engine takes it (token ids let it reuse its KV cache)."""
-        return ChatMessage(self.role, self.content, self.token_ids, self.reasoning)
+        content = f"{self.context}\n\n{self.content}" if self.context else self.content
+        return ChatMessage(self.role, content, self.token_ids, self.reasoning)
 
 
 @dataclass(frozen=True)
@@ -301,7 +307,15 @@ def _v2_search(db: sqlite3.Connection) -> None:
         _index(db, mid, content)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_tables, _v2_search]
+def _v3_document_context(db: sqlite3.Connection) -> None:
+    _execute_script(db, """
+        ALTER TABLE messages ADD COLUMN context TEXT NOT NULL DEFAULT '';
+        ALTER TABLE messages ADD COLUMN sources TEXT NOT NULL DEFAULT '[]';
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _v1_tables, _v2_search, _v3_document_context]
 """MIGRATIONS[i] upgrades a file from version i to i + 1; append, never edit a released one."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -454,7 +468,7 @@ def _schema_version(db: sqlite3.Connection, path: Path) -> int:
 
 
 _MESSAGE_COLUMNS = ("id, conversation_id, parent_id, role, content, reasoning, token_ids, status, "
-                    "finish_reason, error, figures, created_at")
+                    "finish_reason, error, figures, created_at, context, sources")
 _CONVERSATION_COLUMNS = ("id, title, created_at, updated_at, pinned, deleted_at, model_name, "
                          "model_path, settings, active_leaf_id")
 
@@ -463,7 +477,16 @@ def _message(row: sqlite3.Row | tuple[Any, ...]) -> Message:
     return Message(
         id=row[0], conversation_id=row[1], parent_id=row[2], role=row[3], content=row[4],
         reasoning=row[5], token_ids=unpack_tokens(row[6]), status=row[7], finish_reason=row[8],
-        error=row[9], figures=_json_dict(row[10]), created_at=row[11])
+        error=row[9], figures=_json_dict(row[10]), created_at=row[11], context=row[12],
+        sources=_json_sources(row[13]))
+
+
+def _json_sources(text: str) -> tuple[dict[str, Any], ...]:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    return tuple(v for v in value if isinstance(v, dict)) if isinstance(value, list) else ()
 
 
 def _conversation(row: sqlite3.Row | tuple[Any, ...]) -> Conversation:
@@ -856,6 +879,15 @@ class Store:
             if cur.rowcount:
                 _index(db, -cid, make_title(content))
         return mid
+
+    def set_context(self, message_id: int, context: str,
+                    sources: Sequence[dict[str, Any]] = ()) -> None:
+        """Record the document excerpts sent with a user message and the sources they cite."""
+        with self._write() as db:
+            cur = db.execute("UPDATE messages SET context = ?, sources = ? WHERE id = ?",
+                             (context, json.dumps(list(sources), ensure_ascii=False), message_id))
+            if cur.rowcount == 0:
+                raise StorageError(f"There is no message {message_id}.")
 
     def get_message(self, message_id: int) -> Message:
         """One message; raises StorageError if there is none."""

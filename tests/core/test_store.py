@@ -117,7 +117,7 @@ def test_migration_to_v2_indexes_existing_messages(db_path: Path) -> None:
     db.execute("UPDATE conversations SET active_leaf_id = 1")
     db.close()
     with Store.open(db_path) as s:
-        assert s.schema_version() == 2
+        assert s.schema_version() == SCHEMA_VERSION
         assert [h.message_id for h in s.search("設定")] == [1]
         assert [h.conversation_id for h in s.search("trip")] == [1]
         assert s.path(1)[0].content == "東京で設定を変える"
@@ -734,3 +734,21 @@ def test_attachments_crud_and_cascade(store: Store) -> None:
     store.delete(conv.id)
     store.purge_deleted()
     assert store._db.execute("SELECT count(*) FROM attachments").fetchone()[0] == 0
+
+
+def test_document_context_is_sent_to_the_model_but_not_shown(db_path: Path) -> None:
+    with Store.open(db_path) as s:
+        conv = s.create_conversation()
+        question = s.add_message(conv.id, "user", "When was the pump replaced?")
+        sources = [{"n": 1, "name": "report.pdf", "page_start": 3, "page_end": 3}]
+        s.set_context(question.id, "[1] report.pdf, page 3: The pump was replaced in March.",
+                      sources)
+    with Store.open(db_path) as s:
+        saved = s.get_message(question.id)
+        assert saved.content == "When was the pump replaced?"
+        assert saved.sources == tuple(sources)
+        sent = s.history(conv.id)[-1].content
+        assert sent.startswith("[1] report.pdf, page 3")
+        assert sent.endswith("When was the pump replaced?")
+        with pytest.raises(StorageError):
+            s.set_context(9999, "x")
