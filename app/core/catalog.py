@@ -9,6 +9,7 @@ preference: `hardware.recommend` takes the first that fits.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from app.core.errors import AppError
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "models" / "catalog.json"
 """The shipped catalog, beside the `app` package (the installer copies `models/` with it)."""
+CATALOG_ENV = "HEARTH_CATALOG"
+"""A catalog file to use instead of the shipped one (demos and tests with the tiny models)."""
 CATALOG_SCHEMA = 1
 CATALOG_PROVIDERS = ("cuda", "dml", "cpu", "webgpu")
 """Providers a variant may be built for; `webgpu` builds are listed but the app cannot run them
@@ -115,8 +118,8 @@ class Catalog:
 
 
 def load_catalog(path: Path | None = None) -> Catalog:
-    """Read and validate a catalog file (the shipped one by default)."""
-    source = path or CATALOG_PATH
+    """Read and validate a catalog file: `path`, else $HEARTH_CATALOG, else the shipped one."""
+    source = path or Path(os.environ.get(CATALOG_ENV) or CATALOG_PATH)
     try:
         raw = source.read_bytes()
     except OSError as exc:

@@ -137,3 +137,11 @@ def test_embedder_without_files_is_refused() -> None:
     data["embedders"][0]["files"] = []
     with pytest.raises(CatalogError, match="'files'"):
         parse_catalog(data)
+
+
+def test_catalog_can_be_swapped_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny = Path(__file__).parents[1] / "fixtures" / "catalog-tiny.json"
+    monkeypatch.setenv("HEARTH_CATALOG", str(tiny))
+    assert [e.id for e in load_catalog()] == ["tiny-gptoss", "tiny-llama"]
+    monkeypatch.delenv("HEARTH_CATALOG")
+    assert load_catalog().entries[0].id == "gpt-oss-20b"
