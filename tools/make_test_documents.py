@@ -24,8 +24,11 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
+import re
 import struct
 import sys
+import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +51,8 @@ FACTS: tuple[tuple[str, int | None, str, str], ...] = (
     ("it_guide_ja.pdf", 2, "2. パスワード",
      "東京支社のパスワード再設定は毎月第2金曜日に行います。"),
     ("it_guide_ja.pdf", 3, "3. 問い合わせ", "ヘルプデスクの内線番号は4321です。"),
+    ("tategaki_ja.pdf", 1, "第一章 文書管理", "議事録の保存期間は十年と定められています。"),
+    ("tategaki_ja.pdf", 2, "第二章 休暇", "年次有給休暇は入社六か月後に十日付与されます。"),
     ("partly_scanned.pdf", 1, "", "The first page of this memo has a text layer."),
     ("encrypted_hearth.pdf", 1, "", "The vault code is 7781."),
     ("project_handbook.docx", None, "Accounts",
@@ -197,13 +202,17 @@ def pdf_utf16(text: str) -> bytes:
 
 @dataclass
 class Line:
-    """One line of text at a position; font is F1 (Helvetica), F2 (bold) or F3 (Japanese)."""
+    """One line of text at a position; font is F1 (Helvetica), F2 (bold), F3 (Japanese) or
+    F4 (Japanese set vertically: the line is a column running down from (x, y))."""
 
     text: str
     x: float
     y: float
     font: str = "F1"
     size: float = 11
+    gaps_after: tuple[int, ...] = ()
+    """Character counts after which the glyphs are pushed apart (a TJ adjustment, as
+    justification does); pdfium reads such a gap as a space."""
 
 
 @dataclass
@@ -230,7 +239,8 @@ def write_pdf(path: Path, pages: Sequence[Page], *, title: str = "",
         "F2": w.add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold "
                     b"/Encoding /WinAnsiEncoding >>"),
     }
-    if any(line.font == "F3" for page in pages for line in page.lines):
+    used = {line.font for page in pages for line in page.lines}
+    if used & {"F3", "F4"}:
         descriptor = w.add(b"<< /Type /FontDescriptor /FontName /HeiseiKakuGo-W5 /Flags 4 "
                            b"/FontBBox [-92 -250 1010 922] /ItalicAngle 0 /Ascent 880 "
                            b"/Descent -120 /CapHeight 737 /StemV 114 >>")
@@ -239,9 +249,10 @@ def write_pdf(path: Path, pages: Sequence[Page], *, title: str = "",
                          b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Japan1) /Supplement 2 >>"
                          b" /FontDescriptor " + str(descriptor).encode() + b" 0 R /DW 1000 "
                          b"/W [1 95 500 231 632 500] >>")
-        fonts["F3"] = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 "
-                            b"/Encoding /UniJIS-UCS2-H /DescendantFonts [" + str(cid_font).encode()
-                            + b" 0 R] >>")
+        for name, cmap in (("F3", b"UniJIS-UCS2-H"), ("F4", b"UniJIS-UCS2-V")):
+            fonts[name] = w.add(b"<< /Type /Font /Subtype /Type0 /BaseFont /HeiseiKakuGo-W5 "
+                                b"/Encoding /" + cmap + b" /DescendantFonts ["
+                                + str(cid_font).encode() + b" 0 R] >>")
     font_res = b" ".join(f"/{name} {num} 0 R".encode() for name, num in fonts.items())
     kids = []
     for page in pages:
@@ -255,9 +266,13 @@ def write_pdf(path: Path, pages: Sequence[Page], *, title: str = "",
             xobjects = f" /XObject << /Im1 {image} 0 R >>".encode()
             ops.append(f"q {PAGE_W} 0 0 {PAGE_H} 0 0 cm /Im1 Do Q".encode())
         for line in page.lines:
-            text = pdf_utf16(line.text) if line.font == "F3" else pdf_literal(line.text)
+            encode = pdf_utf16 if line.font in ("F3", "F4") else pdf_literal
+            cuts = [0, *line.gaps_after, len(line.text)]
+            pieces = [encode(line.text[a:b]) for a, b in itertools.pairwise(cuts)]
+            shown = b"[" + b" -600 ".join(pieces) + b"] TJ" if line.gaps_after else \
+                pieces[0] + b" Tj"
             ops.append(f"BT /{line.font} {line.size:g} Tf {line.x:.2f} {line.y:.2f} Td ".encode()
-                       + text + b" Tj ET")
+                       + shown + b" ET")
         content = w.add_stream(b"\n".join(ops))
         kids.append(w.add(f"<< /Type /Page /Parent {pages_obj} 0 R /MediaBox [0 0 {PAGE_W} "
                           f"{PAGE_H}] /Contents {content} 0 R /Resources << /Font << ".encode()
@@ -393,7 +408,42 @@ def japanese_guide_pages() -> list[Page]:
     doc.new_page()
     doc.add(Para("3. 問い合わせ", heading=True))
     doc.add(Para("ヘルプデスクの内線番号は4321です。受付時間は平日の午前9時から午後6時までです。"))
-    return doc.finish()
+    pages = doc.finish()
+    # A line whose glyphs a justifying layout pushed apart: pdfium inserts spaces there.
+    text = "緊急時は警備室の内線9999に連絡してください。"
+    pages[-1].lines.insert(-1, Line(text, Layout.MARGIN, 560, "F3", 11, gaps_after=(4, 8)))
+    return pages
+
+
+def vertical_pages() -> list[Page]:
+    """Two pages of Japanese set vertically (tategaki): columns run down and are read from
+    right to left; paragraphs start with a one-character indent."""
+    indent = "\u3000"  # an ideographic space
+    chapters = (
+        ("第一章 文書管理", (
+            indent + "会議の記録は担当部署が作成し、総務部に提出します。"
+            "議事録の保存期間は十年と定められています。",
+            indent + "保存期間を過ぎた文書は、年度末にまとめて廃棄します。")),
+        ("第二章 休暇", (
+            indent + "年次有給休暇は入社六か月後に十日付与されます。"
+            "取得の際は三日前までに上司へ申請してください。",
+            indent + "夏季休暇は八月に三日間取得できます。")),
+    )
+    per_column = 24
+    pages = []
+    for heading, paragraphs in chapters:
+        page = Page()
+        top = PAGE_H - 90
+        x = PAGE_W - 90.0
+        page.lines.append(Line(heading, x, top, "F4", 16))
+        x -= 32
+        for text in paragraphs:
+            for i in range(0, len(text), per_column):
+                page.lines.append(Line(text[i:i + per_column], x, top, "F4", 12))
+                x -= 18
+        page.lines.append(Line(str(len(pages) + 1), PAGE_W / 2 - 3, 40, "F1", 9))
+        pages.append(page)
+    return pages
 
 
 def long_pdf_pages(pages: int) -> list[Page]:
@@ -432,6 +482,7 @@ def make_pdfs(out: Path) -> None:
     write_pdf(out / "aurora_report.pdf", english_report_pages(),
               title="Aurora Annual Maintenance Report 2024")
     write_pdf(out / "it_guide_ja.pdf", japanese_guide_pages(), title="社内ITガイド")
+    write_pdf(out / "tategaki_ja.pdf", vertical_pages(), title="就業規則(抜粋)")
     write_pdf(out / "scanned_invoice.pdf", [
         Page(image=scan_image(["INVOICE 2024-117", "Total due: 1,250.00 EUR"])),
         Page(image=scan_image(["Payment terms: 30 days"])),
@@ -611,6 +662,25 @@ def make_text_files(out: Path) -> None:
         "            print(part)\n", encoding="utf-8")
 
 
+FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+_CORE_DATE_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def make_deterministic(path: Path) -> None:
+    """Rewrite an Office zip with fixed member timestamps and document dates, so the same
+    versions of the libraries give byte-identical files."""
+    with zipfile.ZipFile(path) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members:
+            if info.filename == "docProps/core.xml":
+                data = _CORE_DATE_RE.sub(rb"\g<1>2024-01-01T00:00:00Z\g<3>", data)
+            fixed = zipfile.ZipInfo(info.filename, FIXED_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            archive.writestr(fixed, data)
+
+
 def make_all(out: Path) -> list[Path]:
     """Write every test document into `out`; returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
@@ -620,6 +690,9 @@ def make_all(out: Path) -> list[Path]:
     make_pptx(out)
     make_xlsx(out)
     make_text_files(out)
+    for path in out.iterdir():
+        if path.suffix in (".docx", ".pptx", ".xlsx"):
+            make_deterministic(path)
     return sorted(set(out.iterdir()) - before or set(out.iterdir()))
 
 

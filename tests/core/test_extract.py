@@ -41,6 +41,9 @@ FACTS = [
     ("it_guide_ja.pdf", 2, "2. パスワード",
      "東京支社のパスワード再設定は毎月第2金曜日に行います。"),
     ("it_guide_ja.pdf", 3, "3. 問い合わせ", "ヘルプデスクの内線番号は4321です。"),
+    ("it_guide_ja.pdf", 3, "3. 問い合わせ", "緊急時は警備室の内線9999に連絡してください。"),
+    ("tategaki_ja.pdf", 1, "第一章 文書管理", "議事録の保存期間は十年と定められています。"),
+    ("tategaki_ja.pdf", 2, "第二章 休暇", "年次有給休暇は入社六か月後に十日付与されます。"),
     ("partly_scanned.pdf", 1, None, "The first page of this memo has a text layer."),
     ("project_handbook.docx", None, "Accounts",
      "New accounts are approved by Priya Natarajan within two working days."),
@@ -132,6 +135,40 @@ def test_japanese_pdf_sentences_have_no_spurious_breaks_or_spaces() -> None:
     assert "午後6時までです。" in block_with(guide, "受付時間").text
     # Separate paragraphs stay separate.
     assert block_with(guide, "内容は年に一度").text.startswith("内容は年に一度")
+
+
+def test_spaces_pdfium_invents_between_cjk_glyphs_are_dropped_written_ones_kept() -> None:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(DOCS / "it_guide_ja.pdf"))
+    try:
+        page = pdf[2]
+        textpage = page.get_textpage()
+        raw = textpage.get_text_range()
+        textpage.close()
+        page.close()
+    finally:
+        pdf.close()
+    # The glyphs of this line stand apart (a TJ gap): pdfium itself reads spaces there...
+    assert "緊急時は 警備室の 内線9999" in raw
+    # ...which extraction drops, while the space written in a heading stays.
+    assert block_with(doc("it_guide_ja.pdf"), "緊急時は").text == \
+        "緊急時は警備室の内線9999に連絡してください。"
+    assert block_with(doc("tategaki_ja.pdf"), "文書管理").text == "第一章 文書管理"
+
+
+def test_vertical_japanese_is_read_right_to_left_in_paragraphs() -> None:
+    tategaki = doc("tategaki_ja.pdf")
+    assert [(b.page, b.kind, b.text) for b in tategaki.blocks] == [
+        (1, "heading", "第一章 文書管理"),
+        (1, "paragraph", "会議の記録は担当部署が作成し、総務部に提出します。"
+                         "議事録の保存期間は十年と定められています。"),
+        (1, "paragraph", "保存期間を過ぎた文書は、年度末にまとめて廃棄します。"),  # indented start
+        (2, "heading", "第二章 休暇"),
+        (2, "paragraph", "年次有給休暇は入社六か月後に十日付与されます。"
+                         "取得の際は三日前までに上司へ申請してください。"),
+        (2, "paragraph", "夏季休暇は八月に三日間取得できます。"),
+    ]
 
 
 def test_partly_scanned_pdf_keeps_text_pages_and_names_the_others() -> None:

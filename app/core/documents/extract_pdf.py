@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from app.core.documents.extract_common import (
+    CJK_RE,
     ExtractionJob,
     clean_text,
-    drop_cjk_spaces,
+    is_cjk,
     join_lines,
 )
 
@@ -47,9 +48,21 @@ class _Line:
     """Baseline of the first character, PDF units (y grows upwards)."""
     y_end: float
     """Baseline of the last character: pdfium joins a hyphenated line with the next one."""
+    x_end: float
     right: float
     size: float
     bold: bool
+
+    @property
+    def column_x(self) -> float:
+        """Where a vertical column stands: the origin of a full-width character (a half-width
+        one, such as a digit, sits off the column's axis)."""
+        return self.x_end if is_cjk(self.text.rstrip()[-1:] or "a") else self.x
+
+    @property
+    def vertical(self) -> bool:
+        """Set in a vertical column (Japanese tategaki): it runs down, not across."""
+        return self.y - self.y_end > 1.5 * self.size and abs(self.x_end - self.x) < self.size
 
 
 @dataclass
@@ -62,7 +75,7 @@ class _Para:
 
     @property
     def text(self) -> str:
-        return drop_cjk_spaces(join_lines([line.text for line in self.lines]))
+        return join_lines([line.text for line in self.lines])
 
 
 def read_pdf(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int]:
@@ -196,6 +209,8 @@ def _page_lines(textpage: Any, c: Any) -> list[_Line]:
     lines: list[_Line] = []
     for match in _LINE_RE.finditer(raw):
         piece, start = match.group(), match.start()
+        if " " in piece:
+            piece = _drop_generated_cjk_spaces(textpage, c, piece, start)
         text = clean_text(_fix_hyphen_marks(piece))
         if not text.strip():
             continue
@@ -205,18 +220,30 @@ def _page_lines(textpage: Any, c: Any) -> list[_Line]:
         if first < 0 or not c.FPDFText_GetCharOrigin(textpage, first, x, y):
             # No geometry: keep the text as its own line far below the previous one.
             y_far = lines[-1].y_end - 1000 if lines else 0.0
-            lines.append(_Line(text, 0.0, y_far, y_far, 0.0, 0.0, False))
+            lines.append(_Line(text, 0.0, y_far, y_far, 0.0, 0.0, 0.0, False))
             continue
         start_x, start_y = x.value, y.value
-        end, end_y = start_x, start_y
+        end, end_x, end_y = start_x, start_x, start_y
         if last >= 0 and c.FPDFText_GetCharBox(textpage, last, left, right, bottom, top):
             end = right.value
             if c.FPDFText_GetCharOrigin(textpage, last, x, y):
-                end_y = y.value
+                end_x, end_y = x.value, y.value
         size = round(float(c.FPDFText_GetFontSize(textpage, first)), 1)
         weight = c.FPDFText_GetFontWeight(textpage, first)
-        lines.append(_Line(text, start_x, start_y, end_y, end, size, weight >= 600))
+        lines.append(_Line(text, start_x, start_y, end_y, end_x, end, size, weight >= 600))
     return lines
+
+
+def _drop_generated_cjk_spaces(textpage: Any, c: Any, piece: str, start: int) -> str:
+    """Remove the spaces pdfium inserted between two CJK characters (where glyphs stand a
+    little apart, as in justified Japanese); spaces written in the PDF stay."""
+    chars = list(piece)
+    for i in range(len(chars) - 2, 0, -1):
+        if chars[i] == " " and CJK_RE.match(chars[i - 1]) and CJK_RE.match(chars[i + 1]):
+            index = c.FPDFText_GetCharIndexFromTextIndex(textpage, start + i)
+            if index < 0 or c.FPDFText_IsGenerated(textpage, index) == 1:
+                del chars[i]
+    return "".join(chars)
 
 
 def _fix_hyphen_marks(text: str) -> str:
@@ -232,6 +259,8 @@ def _paragraphs(lines: list[_Line]) -> list[_Para]:
     """Group lines into paragraphs by spacing, size and where lines end."""
     if not lines:
         return []
+    if 2 * sum(line.vertical for line in lines) > len(lines):
+        return _vertical_paragraphs(lines)
     gaps = sorted(prev.y_end - cur.y for prev, cur in itertools.pairwise(lines)
                   if cur.size == prev.size and 0 < prev.y_end - cur.y < 4 * max(cur.size, 1.0))
     # The line spacing inside paragraphs: a low quantile, as paragraph gaps may be as many.
@@ -244,12 +273,51 @@ def _paragraphs(lines: list[_Line]) -> list[_Para]:
         limit = leading * 1.3 if leading else max(cur.size, 1.0) * 1.6
         short_end = (prev.text.rstrip()[-1:] in _SENTENCE_END
                      and prev.right < prev.x + 0.75 * (right_edge - prev.x))
+        # A first-line indent starts a paragraph (usual in Japanese and in books).
+        indented = cur.x > prev.x + 0.8 * max(cur.size, 1.0)
         new = (gap <= 0 or gap > limit or abs(cur.size - prev.size) > 0.5
-               or cur.bold != prev.bold or short_end)
+               or cur.bold != prev.bold or short_end or indented)
         if new:
             paras.append(_Para([cur]))
         else:
             paras[-1].lines.append(cur)
+    return paras
+
+
+def _vertical_paragraphs(lines: list[_Line]) -> list[_Para]:
+    """Paragraphs of a page set in vertical columns. pdfium returns the columns left to right;
+    they are read right to left, tier by tier from the top (a column belongs to the tier whose
+    vertical extent it overlaps)."""
+    tiers: list[tuple[float, float, list[_Line]]] = []  # (top, bottom, columns)
+    for line in sorted(lines, key=lambda ln: -ln.y):
+        for i, (top, bottom, columns) in enumerate(tiers):
+            if line.y >= bottom - line.size and line.y_end <= top + line.size:
+                columns.append(line)
+                tiers[i] = (max(top, line.y), min(bottom, line.y_end), columns)
+                break
+        else:
+            tiers.append((line.y, line.y_end, [line]))
+    paras: list[_Para] = []
+    for _top, _bottom, columns in tiers:
+        columns.sort(key=lambda ln: -ln.column_x)
+        pitches = sorted(prev.column_x - cur.column_x
+                         for prev, cur in itertools.pairwise(columns)
+                         if cur.size == prev.size
+                         and 0 < prev.column_x - cur.column_x < 4 * max(cur.size, 1.0))
+        pitch = pitches[len(pitches) // 4] if pitches else None
+        longest = max(ln.y - ln.y_end for ln in columns)
+        paras.append(_Para([columns[0]]))
+        for prev, cur in itertools.pairwise(columns):
+            gap = prev.column_x - cur.column_x
+            limit = pitch * 1.4 if pitch else max(cur.size, 1.0) * 1.8
+            short_end = (prev.text.rstrip()[-1:] in _SENTENCE_END
+                         and prev.y - prev.y_end < 0.75 * longest)
+            indented = cur.y < prev.y - 0.8 * max(cur.size, 1.0)  # starts lower down
+            if (gap <= 0 or gap > limit or abs(cur.size - prev.size) > 0.5 or short_end
+                    or indented):
+                paras.append(_Para([cur]))
+            else:
+                paras[-1].lines.append(cur)
     return paras
 
 
@@ -263,9 +331,11 @@ def _add_paragraphs(job: ExtractionJob, page: int, lines: list[_Line],
     for line in lines:
         sizes[line.size] += len(line.text)
     body = sizes.most_common(1)[0][0]
+    top, bottom = max(line.y for line in lines), min(line.y_end for line in lines)
     for i, para in enumerate(paras):
         text = para.text
-        if (i == 0 or i == len(paras) - 1) and _PAGE_NUMBER_RE.fullmatch(text.strip()):
+        edge = i in (0, len(paras) - 1) or para.lines[0].y in (top, bottom)
+        if edge and _PAGE_NUMBER_RE.fullmatch(text.strip()):
             continue  # a running page number, not content
         rank = _heading_rank(para, body, text)
         if rank is not None:
