@@ -55,6 +55,7 @@ FACTS: tuple[tuple[str, int | None, str, str], ...] = (
     ("tategaki_ja.pdf", 2, "第二章 休暇", "年次有給休暇は入社六か月後に十日付与されます。"),
     ("partly_scanned.pdf", 1, "", "The first page of this memo has a text layer."),
     ("encrypted_hearth.pdf", 1, "", "The vault code is 7781."),
+    ("permissions_only.pdf", 1, "", "Editing this memo is restricted by its owner."),
     ("project_handbook.docx", None, "Accounts",
      "New accounts are approved by Priya Natarajan within two working days."),
     ("project_handbook.docx", None, "Safety",
@@ -493,6 +494,10 @@ def make_pdfs(out: Path) -> None:
     ])
     write_pdf(out / "encrypted_hearth.pdf",
               [Page(lines=[Line("The vault code is 7781.", 72, 700)])], user_password="hearth")
+    # Encrypted with an empty user password: anyone may open it; only editing is restricted.
+    write_pdf(out / "permissions_only.pdf",
+              [Page(lines=[Line("Editing this memo is restricted by its owner.", 72, 700)])],
+              user_password="")
 
 
 def make_docx(out: Path) -> None:

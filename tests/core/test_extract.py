@@ -45,6 +45,7 @@ FACTS = [
     ("tategaki_ja.pdf", 1, "第一章 文書管理", "議事録の保存期間は十年と定められています。"),
     ("tategaki_ja.pdf", 2, "第二章 休暇", "年次有給休暇は入社六か月後に十日付与されます。"),
     ("partly_scanned.pdf", 1, None, "The first page of this memo has a text layer."),
+    ("permissions_only.pdf", 1, None, "Editing this memo is restricted by its owner."),
     ("project_handbook.docx", None, "Accounts",
      "New accounts are approved by Priya Natarajan within two working days."),
     ("project_handbook.docx", None, "Safety",

@@ -109,6 +109,13 @@ def test_encrypted_pdf() -> None:
         pdf.close()
 
 
+def test_pdf_encrypted_without_an_open_password_reads() -> None:
+    """Owner-only encryption (editing restricted, no password to open) is not a lock."""
+    restricted = DOCS / "permissions_only.pdf"
+    assert b"/Encrypt" in restricted.read_bytes()
+    assert extract(restricted).text == "Editing this memo is restricted by its owner."
+
+
 def test_scanned_pdf_needs_ocr() -> None:
     message = error_for(DOCS / "scanned_invoice.pdf")
     assert "no text layer (needs OCR)" in message

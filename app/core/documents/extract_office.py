@@ -92,10 +92,21 @@ def read_docx(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
     document order. Word has no fixed pages, so blocks have no page."""
     check_zip(job, stream, "Word")
     from docx import Document
+    from docx.enum.style import WD_STYLE_TYPE
     from docx.table import Table
 
     doc = Document(stream)
     title = clean_text(doc.core_properties.title or "").strip()
+    # `paragraph.style` scans every style for the default on each call (seconds for a long
+    # document): resolve each style id once.
+    styles: dict[str | None, Any] = {}
+
+    def style_of(paragraph: Any) -> Any:
+        style_id = paragraph._p.style
+        if style_id not in styles:
+            styles[style_id] = doc.part.get_style(style_id, WD_STYLE_TYPE.PARAGRAPH)
+        return styles[style_id]
+
     headings: list[tuple[int, str]] = []
     items: list[str] = []
 
@@ -118,7 +129,8 @@ def read_docx(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
         text = clean_text(element.text).strip()
         if not text:
             continue
-        level = _docx_heading_level(element)
+        style = style_of(element)
+        level = _docx_heading_level(element, style)
         if level is not None:
             if items and not flush_list():
                 break
@@ -130,7 +142,7 @@ def read_docx(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
             if level == 0 and not title:
                 title = text
             continue
-        list_level = _docx_list_level(element)
+        list_level = _docx_list_level(element, style)
         if list_level is not None:
             items.append("  " * list_level + "- " + text)
             continue
@@ -141,10 +153,9 @@ def read_docx(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
     return title, None
 
 
-def _docx_heading_level(paragraph: Any) -> int | None:
+def _docx_heading_level(paragraph: Any, style: Any) -> int | None:
     """0 for Title, n for Heading n (any language Word stores it in), else the outline level
     set on the paragraph or its style."""
-    style = paragraph.style
     name = (style.name or "") if style is not None else ""
     if name == "Title":
         return 0
@@ -162,7 +173,7 @@ def _docx_heading_level(paragraph: Any) -> int | None:
     return None
 
 
-def _docx_list_level(paragraph: Any) -> int | None:
+def _docx_list_level(paragraph: Any, style: Any) -> int | None:
     """The indent level of a bulleted or numbered paragraph, None for ordinary ones."""
     ppr = paragraph._p.pPr
     num = ppr.numPr if ppr is not None else None
@@ -170,7 +181,6 @@ def _docx_list_level(paragraph: Any) -> int | None:
         return int(num.ilvl.val)
     if num is not None:
         return 0
-    style = paragraph.style
     name = (style.name or "") if style is not None else ""
     return 0 if name.startswith("List") else None
 
