@@ -7,9 +7,9 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app import __version__
 from app.core.chat import CancelToken, ChatMessage, GenerationOptions, GenerationResult, TextDelta
@@ -18,6 +18,9 @@ from app.core.export import export_all, export_conversation, iso
 from app.core.paths import AppPaths
 from app.core.selftest import Check, run_selftest
 from app.core.store import ConversationSettings, Store
+
+if TYPE_CHECKING:
+    from app.core.library import DefaultModel, InstalledModel, ModelLibrary
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "dml")
 
@@ -77,10 +80,23 @@ def _parser() -> argparse.ArgumentParser:
     hw = sub.add_parser("hardware", help="what this machine has and which models fit it")
     hw.add_argument("--json", action="store_true")
 
-    models = sub.add_parser("models", help="the curated model catalog")
+    models = sub.add_parser("models", help="installed models and the curated catalog")
     models_sub = models.add_subparsers(dest="action", required=True)
-    mls = models_sub.add_parser("list", help="the catalog, with how each model fits this machine")
+    mls = models_sub.add_parser(
+        "list", help="the installed models, and the catalog with how each model fits")
     mls.add_argument("--json", action="store_true")
+    mim = models_sub.add_parser("import", help="add a model folder (copied into the library)")
+    mim.add_argument("path", help="the folder that holds genai_config.json")
+    mim.add_argument("--link", action="store_true",
+                     help="use the folder where it is instead of copying it")
+    mim.add_argument("--json", action="store_true")
+    mrm = models_sub.add_parser("remove", help="remove an installed model (deletes its copy)")
+    mrm.add_argument("id", help="the model's id (see `hearth models list`)")
+    mrm.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    mrm.add_argument("--json", action="store_true")
+    mvf = models_sub.add_parser("verify", help="check an installed model's files")
+    mvf.add_argument("id", help="the model's id (see `hearth models list`)")
+    mvf.add_argument("--json", action="store_true")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", help="load this model folder at start")
@@ -305,10 +321,27 @@ def _selftest(args: argparse.Namespace, paths: AppPaths, out: TextIO) -> int:
 
 
 def _models(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO) -> int:
-    """`hearth hardware` and `hearth models list`: the catalog judged against this machine."""
+    """`hearth hardware` and `hearth models ...`: the installed models, and the catalog judged
+    against this machine."""
     from app.core.catalog import load_catalog
     from app.core.hardware import assess_all, detect_hardware, gb, recommend
 
+    if args.command == "models" and args.action != "list":
+        return _model_action(args, paths, out, err, sys.stdin)
+    installed: list[InstalledModel] = []
+    default: DefaultModel | None = None
+    if args.command == "models":
+        from app.core.settings import SettingsStore
+
+        try:
+            library = _open_library(paths, err)
+            installed = library.list()
+            default = library.resolve_default(SettingsStore(paths).load()[0].model.default_model)
+        except AppError as exc:
+            err.write(f"hearth: {exc.user_message}\n")
+            return 1
+        if not args.json:
+            _write_installed(installed, default, out)
     try:
         catalog = load_catalog()
     except AppError as exc:
@@ -338,7 +371,12 @@ def _models(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO)
             out.write(f"{fit.verdict:>4}  {fit.entry.id:<30} {fit.reason}\n")
     else:
         if args.json:
-            out.write(json.dumps({"recommended": best_id, "models": [{
+            out.write(json.dumps({
+                "recommended": best_id, "installed": [m.as_dict() for m in installed],
+                "default_model": None if default is None or default.path is None else {
+                    "path": str(default.path), "id": default.model.id if default.model else None,
+                    "problem": default.problem or None},
+                "models": [{
                 "id": f.entry.id, "name": f.entry.name, "repo": f.entry.repo,
                 "licence": f.entry.licence, "reply_format": f.entry.reply_format,
                 "context_tokens": f.entry.context_tokens,
@@ -349,6 +387,7 @@ def _models(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO)
                               "vram_bytes": v.vram_bytes} for v in f.entry.variants],
                 "fit": f.as_dict()} for f in fits]}, ensure_ascii=False) + "\n")
             return 0
+        out.write("catalog\n")
         for fit in fits:
             size = gb(fit.variant.size_bytes) if fit.variant else "-"
             mark = "*" if fit.entry.id == best_id else " "
@@ -359,3 +398,155 @@ def _models(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO)
     else:
         out.write("\nno model in the catalog fits this machine\n")
     return 0
+
+
+def _open_library(paths: AppPaths, err: TextIO) -> ModelLibrary:
+    """The model library, with its warnings (a damaged register rebuilt) on stderr."""
+    from app.core.library import ModelLibrary
+
+    library = ModelLibrary(paths)
+    library.list()  # reads the register now, so its warnings come first
+    for warning in library.warnings:
+        err.write(f"hearth: {warning}\n")
+    library.warnings.clear()
+    return library
+
+
+def _size(n: int) -> str:
+    """Bytes as a short decimal figure ("924.8 kB", "1.2 GB")."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def _write_installed(installed: Sequence[InstalledModel], default: DefaultModel | None,
+                     out: TextIO) -> None:
+    out.write("installed\n")
+    if default is not None and default.problem:
+        out.write(f"  {default.problem}\n")
+    default_id = default.model.id if default is not None and default.model else None
+    if not installed:
+        out.write("  none yet: `hearth models import FOLDER`, or download one from the catalog\n\n")
+        return
+    width = max(len(m.id) for m in installed)
+    for m in installed:
+        used = (iso(m.last_used_at) or "")[:10] or "never used"
+        state = "MISSING " + str(m.path) if m.missing else ("linked " + str(m.path) if m.linked
+                                                          else "")
+        if m.id == default_id:
+            state = f"(default) {state}".strip()
+        out.write(f"  {m.id:<{width}}  {m.provider_label:<8} {_size(m.size_bytes):>9}  "
+                  f"{used:<10}  {m.name}{'  ' + state if state else ''}\n")
+    out.write("\n")
+
+
+def _model_action(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: TextIO,
+                  stdin: TextIO) -> int:
+    """`hearth models import|remove|verify`."""
+    try:
+        library = _open_library(paths, err)
+        if args.action == "import":
+            return _import_model(library, args, out, err)
+        if args.action == "remove":
+            return _remove_model(library, args, out, err, stdin)
+        if args.action == "verify":
+            return _verify_model(library, args, out, err)
+    except AppError as exc:
+        err.write(f"hearth: {exc.user_message}\n")
+        return 1
+    return 2
+
+
+class _ProgressLine:
+    """Progress on stderr: a line every 10% (and at the end), so logs stay readable."""
+
+    def __init__(self, err: TextIO, verb: str) -> None:
+        self.err = err
+        self.verb = verb
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 if total <= 0 else min(100, done * 100 // total)
+        if percent // 10 > self._shown // 10 or (percent == 100 and self._shown != 100):
+            self._shown = percent
+            self.err.write(f"{self.verb}: {percent:3d}% ({_size(done)} of {_size(total)})\n")
+            self.err.flush()
+
+
+@contextlib.contextmanager
+def _cancel_on_interrupt() -> Iterator[CancelToken]:
+    """A CancelToken that Ctrl+C sets (the job stops cleanly instead of dying mid-write)."""
+    cancel = CancelToken()
+    try:
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    except ValueError:  # not the main thread (an embedding caller): no handler, no Ctrl+C
+        yield cancel
+        return
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _import_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
+                  err: TextIO) -> int:
+    with _cancel_on_interrupt() as cancel:
+        model = library.import_folder(Path(args.path), link=args.link,
+                                      progress=_ProgressLine(err, "copying"), cancel=cancel)
+    if model is None:
+        err.write("hearth: import cancelled; nothing was kept\n")
+        return 130
+    if args.json:
+        out.write(json.dumps(model.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        how = "linked (used where it is)" if model.linked else f"copied to {model.path}"
+        out.write(f"imported {model.id}: {model.name}, {model.provider_label} build, "
+                  f"{_size(model.size_bytes)}, {how}\n")
+    return 0
+
+
+def _remove_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO, err: TextIO,
+                  stdin: TextIO) -> int:
+    model = library.get(args.id)
+    deletes = library.owns_folder(model)
+    if not args.yes:
+        what = (f"Remove {model.name} ({model.id}) and delete {model.path} "
+                f"({_size(model.size_bytes)})?" if deletes else
+                f"Remove {model.name} ({model.id}) from the list? Its folder {model.path} is "
+                "left as it is.")
+        if not stdin.isatty():
+            err.write(f"hearth: {what} Not removed: add --yes to confirm when not running in a "
+                      "terminal.\n")
+            return 2
+        err.write(f"{what} [y/N] ")
+        err.flush()
+        if stdin.readline().strip().lower() not in ("y", "yes"):
+            err.write("hearth: nothing removed\n")
+            return 1
+    freed = library.remove(model.id)
+    if args.json:
+        out.write(json.dumps({"id": model.id, "freed_bytes": freed, "deleted": freed > 0})
+                  + "\n")
+    else:
+        out.write(f"removed {model.id}" + (f": {_size(freed)} freed\n" if freed else "\n"))
+    return 0
+
+
+def _verify_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
+                  err: TextIO) -> int:
+    with _cancel_on_interrupt() as cancel:
+        report = library.verify(args.id, progress=_ProgressLine(err, "checking"), cancel=cancel)
+    if report is None:
+        err.write("hearth: verification cancelled\n")
+        return 130
+    if args.json:
+        out.write(json.dumps(report.as_dict(), ensure_ascii=False) + "\n")
+    elif report.ok:
+        how = "checksums match" if report.hashed else "all files present, sizes match"
+        out.write(f"{report.model_id}: ok ({report.checked_files} files, {how})\n")
+    else:
+        out.write(f"{report.model_id}: PROBLEMS\n")
+        for problem in report.problems:
+            out.write(f"  {problem}\n")
+    return 0 if report.ok else 1

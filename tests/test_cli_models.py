@@ -35,6 +35,7 @@ def test_models_list_json() -> None:
     proc = hearth("models", "list", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    assert data["installed"] == [], "a fresh data folder has no installed models"
     models = {m["id"]: m for m in data["models"]}
     gpt = models["gpt-oss-20b"]
     assert gpt["repo"] == "onnxruntime/gpt-oss-20b-onnx"

@@ -814,6 +814,12 @@ class ModelLibrary:
             raise
         return target, manifest
 
+    def owns_folder(self, model: InstalledModel) -> bool:
+        """Whether removing `model` deletes its folder: a copy or download in the models
+        folder that is still there (never a linked folder)."""
+        return (not model.linked and model.path.is_dir()
+                and _inside_folder(model.path, self.paths.models))
+
     def remove(self, model_id: str) -> int:
         """Forget a model and delete its folder if the library owns it (copied or downloaded
         into the models folder); linked and missing folders are left alone. Returns the bytes
@@ -829,8 +835,7 @@ class ModelLibrary:
                 raise self._unknown(model_id)
             trash: Path | None = None
             freed = 0
-            if not model.linked and model.path.is_dir() and _inside_folder(
-                    model.path, self.paths.models):
+            if self.owns_folder(model):
                 freed = folder_size(model.path)
                 trash = self.paths.models / f"{_TRASH_PREFIX}{model.id}-{secrets.token_hex(4)}"
                 try:
