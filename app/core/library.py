@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from app.core.engine import PROVIDER_LABELS, ReplyFormat, reply_format
-from app.core.errors import ModelLibraryError, ModelLoadError, ProviderUnavailableError
+from app.core.errors import ModelLibraryError, ModelLoadError
 from app.core.paths import AppPaths
 from app.core.settings import Cancellable, write_atomic
 
@@ -1077,7 +1077,9 @@ def load_with_report(model: InstalledModel | Path, provider: str = "auto",
     except ModelLoadError as exc:
         text = f"{exc.user_message}\n{exc.detail}".lower()
         if any(marker in text for marker in _OOM_MARKERS):
-            on_gpu = provider not in ("auto", "cpu") or isinstance(exc, ProviderUnavailableError)
+            # Only an explicit GPU provider fails on the GPU: `auto` falls back to the CPU, and
+            # the engine reports a CPU-side bad_alloc in og.Config as ProviderUnavailableError.
+            on_gpu = provider not in ("auto", "cpu")
             raise ModelLoadError(
                 f"There is not enough memory on the GPU to load {name}: try the CPU build or a "
                 "smaller model." if on_gpu else
