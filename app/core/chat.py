@@ -27,6 +27,12 @@ class ChatMessage:
     in `content`."""
 
 
+def with_context(context: str, content: str) -> str:
+    """A user message as the model reads it: the document excerpts, then the user's text.
+    The store and the worker both build it here, so a saved turn renders to the same tokens."""
+    return f"{context}\n\n{content}" if context else content
+
+
 @dataclass(frozen=True)
 class GenerationOptions:
     """Sampling settings for one reply (a snapshot: workers never read global settings)."""

@@ -41,7 +41,14 @@ from pathlib import Path
 from typing import Any, Literal, Self, cast
 
 from app.core import search_text
-from app.core.chat import ChatMessage, FinishReason, GenerationOptions, GenerationResult, Role
+from app.core.chat import (
+    ChatMessage,
+    FinishReason,
+    GenerationOptions,
+    GenerationResult,
+    Role,
+    with_context,
+)
 from app.core.errors import StorageError
 from app.core.paths import AppPaths
 
@@ -183,8 +190,8 @@ class Message:
 
     def as_chat_message(self) -> ChatMessage:
         """The message as the engine takes it (token ids let it reuse its KV cache)."""
-        content = f"{self.context}\n\n{self.content}" if self.context else self.content
-        return ChatMessage(self.role, content, self.token_ids, self.reasoning)
+        return ChatMessage(self.role, with_context(self.context, self.content), self.token_ids,
+                           self.reasoning)
 
 
 @dataclass(frozen=True)
