@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,8 @@ from app.core.selftest import Check, run_selftest
 from app.core.store import ConversationSettings, Store
 
 if TYPE_CHECKING:
+    from app.core.catalog import CatalogEntry, Variant
+    from app.core.downloads import DownloadProgress
     from app.core.library import DefaultModel, InstalledModel, ModelLibrary
 
 PROVIDER_CHOICES = ("auto", "cpu", "cuda", "dml")
@@ -97,6 +100,21 @@ def _parser() -> argparse.ArgumentParser:
     mvf = models_sub.add_parser("verify", help="check an installed model's files")
     mvf.add_argument("id", help="the model's id (see `hearth models list`)")
     mvf.add_argument("--json", action="store_true")
+    msr = models_sub.add_parser(
+        "search", help="search Hugging Face for ONNX models (connects to the hub; $HF_ENDPOINT "
+                       "sets another address)")
+    msr.add_argument("query")
+    msr.add_argument("--limit", type=int, default=20, help="most results to show (default 20)")
+    msr.add_argument("--json", action="store_true")
+    mdl = models_sub.add_parser(
+        "download", help="download a model from Hugging Face into the library (connects to the "
+                         "hub; $HF_ENDPOINT sets another address, $HF_TOKEN a token)")
+    mdl.add_argument("repo", help="a catalog id (see `hearth models list`) or a Hugging Face "
+                                  "repo (owner/name)")
+    mdl.add_argument("--subfolder", help="the build's folder in the repo (default: for a "
+                                         "catalog model, the build that fits this machine)")
+    mdl.add_argument("--revision", default="main", help="branch, tag or commit (default main)")
+    mdl.add_argument("--json", action="store_true")
 
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", help="load this model folder at start")
@@ -452,6 +470,10 @@ def _model_action(args: argparse.Namespace, paths: AppPaths, out: TextIO, err: T
             return _remove_model(library, args, out, err, stdin)
         if args.action == "verify":
             return _verify_model(library, args, out, err)
+        if args.action == "search":
+            return _search_models(library, args, out)
+        if args.action == "download":
+            return _download_model(library, args, out, err)
     except AppError as exc:
         err.write(f"hearth: {exc.user_message}\n")
         return 1
@@ -550,3 +572,149 @@ def _verify_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
         for problem in report.problems:
             out.write(f"  {problem}\n")
     return 0 if report.ok else 1
+
+
+def _hub_options(paths: AppPaths) -> tuple[str | None, bool, str | None]:
+    """(token, offline, endpoint) for a hub request: $HF_TOKEN or the keyring, the offline
+    setting, and $HF_ENDPOINT (a mirror, or the test hub)."""
+    from app.core.secrets import resolve_token
+    from app.core.settings import SettingsStore
+
+    settings, _ = SettingsStore(paths).load()
+    offline = settings.privacy.offline_mode
+    # No keyring lookup in offline mode: nothing will be sent anyway.
+    token = None if offline else resolve_token()
+    return token, offline, os.environ.get("HF_ENDPOINT") or None
+
+
+def _search_models(library: ModelLibrary, args: argparse.Namespace, out: TextIO) -> int:
+    from app.core.downloads import search_models
+
+    token, offline, endpoint = _hub_options(library.paths)
+    results = search_models(args.query, token=token, offline=offline, endpoint=endpoint,
+                            limit=max(1, args.limit))
+    if args.json:
+        out.write(json.dumps([{
+            "repo": r.repo, "downloads": r.downloads, "likes": r.likes, "gated": r.gated,
+            "tags": list(r.tags), "builds": list(r.genai_subfolders)} for r in results],
+            ensure_ascii=False) + "\n")
+        return 0
+    if not results:
+        out.write(f"no models found for {args.query!r}\n")
+    for r in results:
+        gated = "  (needs a token)" if r.gated else ""
+        out.write(f"{r.repo}  {r.downloads} downloads, {r.likes} likes{gated}\n")
+        if r.loadable:
+            for build in r.genai_subfolders:
+                out.write(f"    --subfolder {build}\n" if build else "    (top folder)\n")
+        else:
+            out.write("    no ONNX Runtime GenAI build\n")
+    return 0
+
+
+def _catalog_build(repo: str, subfolder: str, paths: AppPaths,
+                   err: TextIO) -> tuple[str, str, CatalogEntry | None, Variant | None]:
+    """(repo, subfolder, catalog entry, variant) for a download request.
+
+    A catalog id, or a catalog repo without --subfolder, takes the build that fits this machine
+    (with a warning when none does); a repo and sub-folder that match a catalog build are
+    recorded as that catalog model.
+    """
+    from app.core.catalog import load_catalog
+    from app.core.hardware import assess, detect_hardware
+
+    try:
+        catalog = load_catalog()
+    except AppError as exc:
+        if "/" not in repo:
+            raise
+        err.write(f"hearth: {exc.user_message}\n")
+        return repo, subfolder, None, None
+    if "/" not in repo:
+        entry: CatalogEntry | None = catalog.get(repo)
+    else:
+        entry = next((e for e in catalog if e.repo.lower() == repo.lower()), None)
+    if entry is None:
+        return repo, subfolder, None, None
+    if subfolder:
+        variant = next((v for v in entry.variants if v.subfolder.strip("/") == subfolder), None)
+        return entry.repo, subfolder, entry if variant else None, variant
+    fit = assess(entry, detect_hardware(paths.models))
+    if fit.variant is None:
+        raise AppError(f"{entry.name} has no build this machine can use: {fit.reason}")
+    if fit.verdict == "no":
+        err.write(f"hearth: warning: {entry.name} may not run here. {fit.reason}\n")
+    return entry.repo, fit.variant.subfolder.strip("/"), entry, fit.variant
+
+
+class _DownloadLine:
+    """Download progress on stderr: a line every 10%, with the speed."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self._shown = -1
+
+    def __call__(self, p: DownloadProgress) -> None:
+        percent = min(100, int(p.fraction * 100))
+        if percent // 10 > self._shown // 10 or (percent == 100 and self._shown != 100):
+            self._shown = percent
+            speed = f", {_size(int(p.bytes_per_s))}/s" if p.bytes_per_s > 0 else ""
+            self.err.write(f"downloading: {percent:3d}% ({_size(p.done_bytes)} of "
+                           f"{_size(p.total_bytes)}{speed})\n")
+            self.err.flush()
+
+
+def _download_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
+                    err: TextIO) -> int:
+    from app.core import downloads
+    from app.core.engine import PROVIDER_LABELS
+
+    token, offline, endpoint = _hub_options(library.paths)
+    repo, subfolder, entry, variant = _catalog_build(
+        args.repo, (args.subfolder or "").replace("\\", "/").strip("/"), library.paths, err)
+    where = f"{repo}/{subfolder}" if subfolder else repo
+    for m in library.list():
+        if (m.repo or "").lower() == repo.lower() and (m.subfolder or "") == subfolder \
+                and not m.missing:
+            raise AppError(f"{where} is already installed as {m.id!r}. Remove it first to "
+                           "download it again.")
+    # Offline mode is refused here, before any connection (OfflineError).
+    plan = downloads.plan_download(repo, subfolder, revision=args.revision, token=token,
+                                   offline=offline, endpoint=endpoint)
+    names = [f.path for f in plan.files]
+    if downloads.GENAI_CONFIG not in names:
+        builds = sorted({n[:-len(downloads.GENAI_CONFIG)].rstrip("/") for n in names
+                         if n.endswith("/" + downloads.GENAI_CONFIG)})
+        if not builds:
+            raise AppError(f"{where} holds no {downloads.GENAI_CONFIG}: it is not a model for "
+                           "ONNX Runtime GenAI.")
+        prefix = f"{subfolder}/" if subfolder else ""
+        raise AppError(f"{where} holds several builds; choose one with --subfolder: "
+                       + ", ".join(prefix + b for b in builds) + ".")
+    dest = library.download_folder(repo, subfolder, entry.id if entry else None)
+    resumed = downloads.partial_bytes(dest)
+    err.write(f"downloading {repo}{'/' + subfolder if subfolder else ''} "
+              f"({_size(plan.total_bytes)}, commit {plan.revision[:12]}) to {dest}"
+              + (f", continuing from {_size(resumed)}" if resumed else "") + "\n")
+    with _cancel_on_interrupt() as cancel:
+        try:
+            result = downloads.download_model(plan, dest, token=token, offline=offline,
+                                              endpoint=endpoint, progress=_DownloadLine(err),
+                                              cancel=cancel)
+        except downloads.DownloadStopped as exc:
+            err.write(f"hearth: download paused at {_size(exc.done_bytes)} of "
+                      f"{_size(exc.total_bytes)}; run the same command again to continue\n")
+            return 130
+    name = None
+    if entry is not None and variant is not None:
+        name = f"{entry.name} ({', '.join(PROVIDER_LABELS.get(p, p) for p in variant.providers)})"
+    model = library.add_downloaded(result.folder, repo=result.repo,
+                                   subfolder=result.subfolder or None, revision=result.revision,
+                                   files=result.files, catalog_id=entry.id if entry else None,
+                                   name=name)
+    if args.json:
+        out.write(json.dumps(model.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        out.write(f"downloaded {model.id}: {model.name}, {model.provider_label} build, "
+                  f"{_size(model.size_bytes)}, in {model.path}\n")
+    return 0

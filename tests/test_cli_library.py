@@ -17,7 +17,16 @@ import pytest
 from app.cli import main
 from app.core.library import LIBRARY_FILE, ModelLibrary
 from app.core.paths import AppPaths
-from tests.conftest import TINY_GPTOSS
+from tests.conftest import TINY_GPTOSS, TINY_LLAMA
+from tests.hub_server import (
+    GPTOSS_REPO,
+    GPTOSS_SUBFOLDER,
+    LLAMA_REPO,
+    LLAMA_SUBFOLDER,
+    HubRepo,
+    HubServer,
+    default_repos,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -219,3 +228,111 @@ def test_installed_command_imports(tmp_path: Path) -> None:
     listed = subprocess.run([str(script), "models", "list", "--json"], capture_output=True,
                             text=True, timeout=120, env=env, check=False)
     assert [m["id"] for m in json.loads(listed.stdout)["installed"]] == [model["id"]]
+
+
+# -- search and download, against a real HTTP hub on loopback -------------------------------------
+TINY_CATALOG = Path(__file__).parent / "fixtures" / "catalog-tiny.json"
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
+    """The test hub serving the tiny models, with the tiny catalog that points at it."""
+    monkeypatch.setenv("HEARTH_CATALOG", str(TINY_CATALOG))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    repos = [*default_repos(),
+             HubRepo.build("someone/two-builds", {"cpu": TINY_LLAMA, "cpu-copy": TINY_LLAMA}),
+             HubRepo.build("someone/gated-model", {"": TINY_LLAMA}, gated=True),
+             HubRepo.build("someone/not-onnx", extra={"model.safetensors": b"x" * 100})]
+    with HubServer(repos, tokens={"hf_valid": None}) as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        yield server
+
+
+def test_search(capsys: pytest.CaptureFixture[str], hub: HubServer) -> None:
+    code, out, _ = run(capsys, "models", "search", "tiny")
+    assert code == 0
+    assert f"{LLAMA_REPO}  120 downloads, 3 likes" in out
+    assert f"--subfolder {LLAMA_SUBFOLDER}" in out
+    results = run_json(capsys, "models", "search", "tiny")
+    assert isinstance(results, list)
+    assert {r["repo"] for r in results} == {LLAMA_REPO, GPTOSS_REPO}
+    assert next(r for r in results if r["repo"] == GPTOSS_REPO)["builds"] == [GPTOSS_SUBFOLDER]
+
+
+def test_download_a_catalog_model(capsys: pytest.CaptureFixture[str], hub: HubServer,
+                                  app_paths: AppPaths) -> None:
+    code, out, err = run(capsys, "models", "download", "tiny-llama")
+    assert code == 0, err
+    assert f"downloading {LLAMA_REPO}/{LLAMA_SUBFOLDER}" in err
+    assert "downloading: 100%" in err
+    assert out.startswith("downloaded tiny-llama-cpu-fp32: tiny Llama (test) (CPU)")
+    model = ModelLibrary(app_paths).get("tiny-llama-cpu-fp32")
+    assert model.source == "download"
+    assert model.catalog_id == "tiny-llama"
+    assert model.repo == LLAMA_REPO
+    assert model.subfolder == LLAMA_SUBFOLDER
+    assert model.revision == hub.repos[LLAMA_REPO].commit
+    assert model.path == app_paths.models / "tiny-llama-cpu-fp32"
+    assert (model.path / "model.onnx.data").read_bytes() == (
+        TINY_LLAMA / "model.onnx.data").read_bytes()
+    assert set(model.manifest) == {p.name for p in TINY_LLAMA.iterdir()}
+    # The checksums recorded are the content's: verify passes now and catches a change later.
+    code, out, _ = run(capsys, "models", "verify", model.id)
+    assert code == 0, out
+    assert "checksums match" in out
+
+    code, _, err = run(capsys, "models", "download", LLAMA_REPO, "--subfolder", LLAMA_SUBFOLDER)
+    assert code == 1
+    assert "already installed as 'tiny-llama-cpu-fp32'" in err
+
+
+def test_download_a_repo_with_several_builds(capsys: pytest.CaptureFixture[str],
+                                             hub: HubServer, app_paths: AppPaths) -> None:
+    code, _, err = run(capsys, "models", "download", "someone/two-builds")
+    assert code == 1
+    assert "choose one with --subfolder: cpu, cpu-copy" in err
+    assert not any(r.file for r in hub.requests), "no file was fetched"
+
+    model = run_json(capsys, "models", "download", "someone/two-builds", "--subfolder", "cpu")
+    assert isinstance(model, dict)
+    assert model["catalog_id"] is None
+    assert model["name"] == "two-builds (cpu)"
+    assert model["subfolder"] == "cpu"
+
+    code, _, err = run(capsys, "models", "download", "someone/not-onnx")
+    assert code == 1
+    assert "not a model for ONNX Runtime GenAI" in err
+    assert [m.id for m in ModelLibrary(app_paths).list()] == [model["id"]]
+
+
+def test_download_refused_offline(capsys: pytest.CaptureFixture[str], hub: HubServer,
+                                  app_paths: AppPaths) -> None:
+    from app.core.settings import Settings, SettingsStore, update
+
+    SettingsStore(app_paths).save(update(Settings(), {"privacy.offline_mode": True}))
+    for argv in (("download", "tiny-llama"), ("search", "tiny")):
+        code, _, err = run(capsys, "models", *argv)
+        assert code == 1
+        assert "Offline mode is on" in err
+    assert hub.requests == [], "nothing was sent"
+
+
+def test_download_gated_needs_a_token(capsys: pytest.CaptureFixture[str], hub: HubServer,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run(capsys, "models", "download", "someone/gated-model")
+    assert code == 1
+    assert "token" in err
+    monkeypatch.setenv("HF_TOKEN", "hf_valid")
+    code, out, err = run(capsys, "models", "download", "someone/gated-model")
+    assert code == 0, err
+    assert "hf_valid" not in out + err, "the token is never printed"
+
+
+def test_download_corrupted_file_is_not_installed(capsys: pytest.CaptureFixture[str],
+                                                  hub: HubServer, app_paths: AppPaths) -> None:
+    hub.corrupt.add(f"{LLAMA_SUBFOLDER}/model.onnx.data")
+    code, _, err = run(capsys, "models", "download", "tiny-llama")
+    assert code == 1
+    assert "model.onnx.data" in err
+    assert ModelLibrary(app_paths).list() == []
+    assert not (app_paths.models / "tiny-llama-cpu-fp32").exists()
