@@ -35,6 +35,7 @@ from app.core.errors import (
     ContextOverflowError,
     GenerationError,
     ModelLoadError,
+    OutOfMemoryError,
     ProviderUnavailableError,
 )
 
@@ -105,7 +106,10 @@ def read_model_config(path: Path) -> dict[str, Any]:
                for pipe in (part.values() if isinstance(part, dict) else [])
                if isinstance(pipe, dict)]
     missing = [name for name in wanted if name and not (path / name).is_file()]
-    if not (path / "tokenizer.json").is_file():
+    # tokenizer.json (Hugging Face fast tokenizers), or a SentencePiece model named by
+    # tokenizer_config.json: the two forms the runtime's tokenizer reads.
+    if not (path / "tokenizer.json").is_file() and not (
+            (path / "tokenizer_config.json").is_file() and (path / "tokenizer.model").is_file()):
         missing.append("tokenizer.json")
     if missing:
         raise ModelLoadError(
@@ -144,8 +148,10 @@ def load_model(path: str | Path, provider: str = "auto",
     for name in order:
         try:
             model = _create_model(og, folder, name, context)
-        except ProviderUnavailableError as exc:
-            if provider != "auto":
+        except (ProviderUnavailableError, OutOfMemoryError) as exc:
+            # `auto` goes on to the next provider, also when a GPU is too small for the model;
+            # out of memory on the CPU is the end of the line.
+            if provider != "auto" or (name == "cpu" and isinstance(exc, OutOfMemoryError)):
                 raise
             fallbacks.append(exc.user_message)
             log.info("provider %s skipped: %s", name, exc.detail)
@@ -186,11 +192,15 @@ def _create_model(og: Any, folder: Path, provider: str, context: int) -> og.Mode
         # The session length sizes the KV cache: cap it (see DEFAULT_CONTEXT_CAP).
         cfg.overlay(json.dumps({"search": {"max_length": context}}))
     except RuntimeError as exc:
+        _raise_if_out_of_memory(exc, folder, label)
         raise ProviderUnavailableError(f"{label}: not available in this installation",
                                        detail=str(exc)) from exc
     try:
         return og.Model(cfg)
     except RuntimeError as exc:
+        # Memory first: "CUDA failure 2: out of memory" names the provider too, but the cure is
+        # a smaller build, not another provider.
+        _raise_if_out_of_memory(exc, folder, label)
         text = str(exc)
         lowered = text.lower()
         if provider != "cpu" and ("not been built" in lowered or "not available" in lowered):
@@ -200,12 +210,17 @@ def _create_model(og: Any, folder: Path, provider: str, context: int) -> og.Mode
                 "cuda", "dml", "directml", "provider", "no device", "driver")):
             raise ProviderUnavailableError(f"{label}: could not start ({text.splitlines()[0]})",
                                            detail=text) from exc
-        if "bad_alloc" in lowered or "out of memory" in lowered or "failed to allocate" in lowered:
-            raise ModelLoadError(
-                f"Not enough memory to load {folder.name} on {label}. Close other programs or "
-                "choose a smaller model.", detail=text) from exc
         raise ModelLoadError(f"{folder.name} could not be loaded: {text.splitlines()[0]}",
                              detail=text) from exc
+
+
+def _raise_if_out_of_memory(exc: RuntimeError, folder: Path, label: str) -> None:
+    text = str(exc)
+    lowered = text.lower()
+    if "bad_alloc" in lowered or "out of memory" in lowered or "failed to allocate" in lowered:
+        raise OutOfMemoryError(
+            f"Not enough memory to load {folder.name} on {label}. Close other programs or "
+            "choose a smaller model.", detail=text) from exc
 
 
 def _check_chat_template(loaded: LoadedModel) -> None:

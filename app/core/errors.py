@@ -27,6 +27,10 @@ class ProviderUnavailableError(ModelLoadError):
     """The requested execution provider is not available in this installation or machine."""
 
 
+class OutOfMemoryError(ModelLoadError):
+    """The model does not fit in the memory left (system RAM or GPU memory)."""
+
+
 class ContextOverflowError(AppError):
     """The prompt cannot fit in the model's context window even after dropping history."""
 

@@ -345,3 +345,40 @@ def test_continue_a_gptoss_reply_cut_off_while_thinking(gptoss: LoadedModel) -> 
     # The parser was primed with the cut-off text: it continues inside the analysis channel.
     assert result.reasoning.startswith("The user greets me. I should")
     assert "<|" not in result.text
+
+
+class _OomRuntime:
+    """A stand-in for one corner: a runtime whose GPU runs out of memory while the CPU works."""
+
+    def __init__(self, real: object) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._real, name)
+
+    class Config:
+        def __init__(self, folder: str) -> None:
+            self.providers: list[str] = []
+
+        def clear_providers(self) -> None:
+            pass
+
+        def append_provider(self, name: str) -> None:
+            self.providers.append(name)
+
+        def overlay(self, _json: str) -> None:
+            pass
+
+    @staticmethod
+    def Model(cfg: _OomRuntime.Config) -> None:
+        raise RuntimeError("CUDA failure 2: out of memory ; GPU=0")
+
+
+def test_gpu_out_of_memory_is_its_own_error(tmp_path: Path) -> None:
+    import onnxruntime_genai as og
+
+    from app.core.engine import _create_model
+    from app.core.errors import OutOfMemoryError
+
+    with pytest.raises(OutOfMemoryError, match="Not enough memory"):
+        _create_model(_OomRuntime(og), tmp_path, "cuda", 2048)
