@@ -109,3 +109,16 @@ def test_citations_become_links_and_made_up_numbers_do_not() -> None:
     assert "(hearth-source:9" not in linked
     assert cited(text, sources) == sources
     assert Source.from_dict(sources[1].as_dict()) == sources[1]
+
+
+def test_a_hit_bigger_than_the_budget_is_cut_to_fit(count_tokens: Callable[[str], int]) -> None:
+    doc = _doc(1, "big.pdf", 3, filler=400)
+    budget = count_tokens(INSTRUCTIONS) + 200
+    ctx = build_context("pump", [doc], search=lambda q, k: [doc.passages[0]],
+                        neighbours=lambda p: [], count_tokens=count_tokens,
+                        budget_tokens=budget)
+    assert ctx is not None
+    assert ctx.mode == "retrieved"
+    assert ctx.tokens <= budget
+    assert FACTS[0] in ctx.text
+    assert ctx.text.endswith(" ...")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 ContextMode = Literal["whole", "retrieved", "nothing_found"]
@@ -25,6 +25,8 @@ INSTRUCTIONS = (
     "Answer from them. After each fact you take from them, cite its source as [n] (or [n, p. X] "
     "for a page of a whole document). If the documents do not contain the answer, say so; do not "
     "make one up.")
+MIN_EXCERPT_TOKENS = 48
+"""A hit is cut to fit what is left of the budget, unless less than this is left."""
 NOTHING_FOUND = ("The user attached documents ({names}), but no passage in them matched this "
                  "question. Say that the documents do not seem to cover it, then answer only "
                  "if you are sure, saying it is not from the documents.")
@@ -158,10 +160,19 @@ def _retrieved(hits: Sequence[Passage], neighbours: Callable[[Passage], Sequence
     # First the hits themselves in rank order, then their neighbours, so widening never pushes
     # out a better hit.
     for passage in hits:
-        cost = count_tokens(passage.text) + 12  # the "[n] name, p. X" line
         key = (passage.document_id, passage.ordinal)
-        if key in seen or used + cost > budget:
+        if key in seen:
             continue
+        label = _label_tokens(passage, count_tokens)
+        cost = count_tokens(passage.text) + label
+        if used + cost > budget:
+            # A chunk bigger than what is left (a small model's context, or a tokenizer that
+            # counts more than the embedder's): its start is better than nothing.
+            room = budget - used - label
+            if room < MIN_EXCERPT_TOKENS:
+                continue
+            passage = replace(passage, text=_trim(passage.text, count_tokens, room))
+            cost = count_tokens(passage.text) + label
         chosen.append(passage)
         seen.add(key)
         used += cost
@@ -197,6 +208,26 @@ def _retrieved(hits: Sequence[Passage], neighbours: Callable[[Passage], Sequence
         parts.append(f"[{n}] {source.label}\n" + "\n".join(p.text for p in run))
     text = "\n\n".join(parts)
     return DocumentContext(text, tuple(sources), "retrieved", count_tokens(text))
+
+
+def _label_tokens(passage: Passage, count_tokens: Callable[[str], int]) -> int:
+    """What an excerpt's "[n] name, pp. X-Y" line and separators cost, at the most."""
+    page = passage.page_end or passage.page_start or 0
+    return count_tokens(f"\n\n[99] {passage.name}, pp. {page}-{page}\n") + 1
+
+
+def _trim(text: str, count_tokens: Callable[[str], int], limit: int) -> str:
+    """The longest start of `text` (cut at a space where there is one) within `limit` tokens."""
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if count_tokens(text[:mid]) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    cut = text[:low]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > low * 0.8 else cut).rstrip() + " ..."
 
 
 def link_citations(markdown: str, sources: Sequence[Source],
