@@ -13,6 +13,7 @@ import itertools
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
@@ -23,9 +24,12 @@ from app.core.chat import (
     GenerationOptions,
     GenerationResult,
     TextDelta,
+    with_context,
 )
-from app.core.engine import ChatEngine, LoadedModel, load_model
+from app.core.documents.context import DocumentQuery
+from app.core.engine import ChatEngine, LoadedModel
 from app.core.errors import AppError
+from app.core.library import load_with_report
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,9 @@ class ChatRequest:
     background: bool = False
     """A short side job (naming a conversation): run on a small engine of its own, so the
     conversation's KV cache stays resident, and reported by `background_finished`."""
+    documents: DocumentQuery | None = None
+    """The conversation's documents: excerpts for the last user message are found and put
+    before it (reported by `context_built`, so the GUI can save them with the message)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ class ModelStatus:
     fallbacks: tuple[str, ...]
     reply_format: str = "plain"
     """harmony (gpt-oss: reasoning effort applies), think (<think> tags) or plain."""
+    memory_bytes: int | None = None
+    """How much the process's memory grew while loading (None where unmeasured)."""
 
 
 class GenerationWorker(QObject):
@@ -85,11 +94,13 @@ class GenerationWorker(QObject):
         model_unloaded()
         text_generated(int, str, int, bool): request id, new text, tokens so far, whether the
             text is reasoning (shown apart) rather than answer
+        context_built(int, object): request id, the DocumentContext sent with the question
         finished(int, GenerationResult)
         failed(int, str): request id, message for the user
     """
 
     model_loaded = Signal(object)
+    context_built = Signal(int, object)
     model_load_failed = Signal(str)
     model_unloaded = Signal()
     text_generated = Signal(int, str, int, bool)
@@ -107,7 +118,9 @@ class GenerationWorker(QObject):
         """Load a model, replacing the current one."""
         self.unload(quiet=True)
         try:
-            loaded = load_model(request.path, request.provider, request.context_cap)
+            # With a report: the models pane shows the memory the load took.
+            loaded, report = load_with_report(Path(request.path), request.provider,
+                                              request.context_cap)
             self._engine = ChatEngine(loaded)
         except AppError as exc:
             log.warning("model load failed: %s (%s)", exc, exc.detail)
@@ -121,8 +134,8 @@ class GenerationWorker(QObject):
         self.model_loaded.emit(ModelStatus(
             name=loaded.name, path=str(loaded.path), provider=loaded.provider,
             provider_label=loaded.provider_label, context_tokens=loaded.context_tokens,
-            load_seconds=loaded.load_seconds, fallbacks=tuple(loaded.fallbacks),
-            reply_format=loaded.reply_format))
+            load_seconds=report.load_seconds, fallbacks=report.skipped,
+            reply_format=loaded.reply_format, memory_bytes=report.memory_bytes))
 
     @Slot()
     def unload(self, quiet: bool = False) -> None:
@@ -153,12 +166,20 @@ class GenerationWorker(QObject):
             # Stopped before it started: report it without touching the model.
             self.finished.emit(rid, _cancelled_before_start(engine))
             return
+        messages = request.messages
+        if request.documents is not None and request.continue_from is None:
+            try:
+                messages = self._with_documents(engine, request)
+            except AppError as exc:
+                log.warning("document context failed: %s (%s)", exc, exc.detail)
+                self.failed.emit(rid, exc.user_message)
+                return
         pending: list[str] = []
         pending_reasoning = False
         last_flush = 0.0  # the first text goes out at once: time to first token is felt most
         tokens = 0
         try:
-            for event in engine.stream(request.messages, request.options, request.cancel,
+            for event in engine.stream(messages, request.options, request.cancel,
                                        request.continue_from):
                 if isinstance(event, TextDelta):
                     if pending and event.reasoning != pending_reasoning:
@@ -185,6 +206,28 @@ class GenerationWorker(QObject):
             self.failed.emit(rid, f"Unexpected error while generating: {exc}")
 
 
+    def _with_documents(self, engine: ChatEngine,
+                        request: ChatRequest) -> tuple[ChatMessage, ...]:
+        """The messages with the documents' excerpts put before the last user message."""
+        from app.core.documents.context import context_for, document_budget
+
+        assert request.documents is not None
+        messages = request.messages
+        if not messages or messages[-1].role != "user":
+            return messages
+        question = messages[-1].content
+        budget = document_budget(engine.context_tokens,
+                                 engine.count_tokens(messages, request.options),
+                                 request.options.max_new_tokens)
+        encode = engine.renderer.encode
+        context = context_for(request.documents, question, lambda text: len(encode(text)),
+                              budget)
+        if context is None:
+            return messages
+        self.context_built.emit(request.request_id, context)
+        return (*messages[:-1], ChatMessage("user", with_context(context.text, question)))
+
+
 def _cancelled_before_start(engine: ChatEngine) -> GenerationResult:
     return GenerationResult(
         text="", token_ids=(), finish_reason=FinishReason.CANCELLED,
@@ -199,7 +242,9 @@ class GenerationService(QObject):
         model_loading(str): path
         model_loaded(ModelStatus)
         model_load_failed(str)
+        model_unloaded()
         text_generated(int, str, int, bool): id, text, tokens so far, is reasoning
+        context_built(int, DocumentContext): the document excerpts sent with the question
         finished(int, GenerationResult)
         failed(int, str)
         background_finished(int, object): a side job's id and GenerationResult, or None
@@ -210,7 +255,9 @@ class GenerationService(QObject):
     model_loading = Signal(str)
     model_loaded = Signal(object)
     model_load_failed = Signal(str)
+    model_unloaded = Signal()
     text_generated = Signal(int, str, int, bool)
+    context_built = Signal(int, object)
     finished = Signal(int, object)
     failed = Signal(int, str)
     background_finished = Signal(int, object)
@@ -238,6 +285,7 @@ class GenerationService(QObject):
         self._worker.model_loaded.connect(self._on_worker_model_loaded)
         self._worker.model_load_failed.connect(self._on_worker_model_load_failed)
         self._worker.text_generated.connect(self._on_worker_text_generated)
+        self._worker.context_built.connect(self._on_worker_context_built)
         self._worker.finished.connect(self._on_worker_finished)
         self._worker.failed.connect(self._on_worker_failed)
         self._thread.finished.connect(self._worker.deleteLater)
@@ -267,21 +315,27 @@ class GenerationService(QObject):
     def unload_model(self) -> None:
         """Free the model."""
         self.stop()
+        had_model = self.model is not None
         self.model = None
         self._unload_requested.emit()
+        if had_model:
+            self.model_unloaded.emit()
+            self.busy_changed.emit(self.busy)
 
     def send(self, messages: tuple[ChatMessage, ...], options: GenerationOptions,
-             background: bool = False,
-             continue_from: ChatMessage | None = None) -> int | None:
+             background: bool = False, continue_from: ChatMessage | None = None,
+             documents: DocumentQuery | None = None) -> int | None:
         """Start a reply; returns its request id, or None while another reply runs.
 
         `background` jobs (naming a conversation) report by `background_finished` only;
-        `continue_from` goes on with a cut-off reply.
+        `continue_from` goes on with a cut-off reply; `documents` adds excerpts of the
+        conversation's documents to the last user message (see `context_built`).
         """
         if self.busy or self.model is None:
             return None
         request = ChatRequest(next(self._ids), tuple(messages), options,
-                              continue_from=continue_from, background=background)
+                              continue_from=continue_from, background=background,
+                              documents=documents)
         self._current = request
         self.busy_changed.emit(True)
         self._generate_requested.emit(request)
@@ -325,6 +379,12 @@ class GenerationService(QObject):
         current = self._current
         if current is not None and rid == current.request_id and not current.background:
             self.text_generated.emit(rid, text, tokens, reasoning)
+
+    @Slot(int, object)
+    def _on_worker_context_built(self, rid: int, context: object) -> None:
+        current = self._current
+        if current is not None and rid == current.request_id:
+            self.context_built.emit(rid, context)
 
     @Slot(int, object)
     def _on_worker_finished(self, rid: int, result: GenerationResult) -> None:

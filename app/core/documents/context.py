@@ -1,0 +1,80 @@
+"""The document context for one question: the index, the embedder and `answer.build_context`
+put together, for the generation worker and `hearth ask` alike."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.documents.answer import DocumentContext, Passage, build_context
+from app.core.documents.embedder import Embedder, OnnxEmbedder
+from app.core.documents.index import DocumentIndex
+from app.core.errors import AppError
+
+log = logging.getLogger(__name__)
+
+CONTEXT_SHARE = 0.7
+"""Of the context left after the conversation and the reply's room, how much documents may take
+(LM Studio uses the same share before it switches from whole files to excerpts)."""
+MIN_BUDGET_TOKENS = 1024
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    """Where the documents of a conversation are: plain data, so it can cross threads."""
+
+    index_path: Path
+    conversation_id: int
+    embedder_folder: Path | None = None
+    k: int = 12
+
+
+def document_budget(context_tokens: int, history_tokens: int, reply_tokens: int) -> int:
+    """Tokens the documents may take: a share of what the conversation and the reply leave,
+    but never less than a useful minimum (older turns are dropped to make room then)."""
+    reserve = min(reply_tokens, context_tokens // 4)
+    free = context_tokens - history_tokens - reserve - 64
+    floor = min(MIN_BUDGET_TOKENS, context_tokens // 4)
+    return max(floor, int(free * CONTEXT_SHARE))
+
+
+_embedders: dict[Path, Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def load_embedder(folder: Path | None) -> Embedder | None:
+    """The embedder in `folder`, loaded once per process; None without one, or when it cannot
+    be loaded (search is then lexical only, and the log says why)."""
+    if folder is None:
+        return None
+    with _embedders_lock:
+        if folder not in _embedders:
+            try:
+                _embedders[folder] = OnnxEmbedder.from_folder(folder)
+            except AppError as exc:
+                log.warning("embedder %s unusable, lexical search only: %s", folder, exc)
+                return None
+        return _embedders[folder]
+
+
+def context_for(query: DocumentQuery, question: str, count_tokens: Callable[[str], int],
+                budget_tokens: int) -> DocumentContext | None:
+    """The excerpts the model reads with `question`, or None when the conversation has no
+    indexed documents. Raises StorageError when the index cannot be read."""
+    with DocumentIndex.open(query.index_path) as index:
+        documents = index.attached(query.conversation_id)
+        if not documents:
+            return None
+        embedder = load_embedder(query.embedder_folder)
+        ids = [d.document_id for d in documents]
+
+        def search(text: str, k: int) -> list[Passage]:
+            return [hit.passage() for hit in index.search(text, k=k, document_ids=ids,
+                                                           embedder=embedder)]
+
+        return build_context(question, documents, search=search,
+                             neighbours=index.neighbour_passages, count_tokens=count_tokens,
+                             budget_tokens=budget_tokens, k=query.k)
