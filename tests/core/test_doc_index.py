@@ -101,6 +101,19 @@ def test_english_keywords_and_word_forms(index: DocumentIndex) -> None:
     assert index.search("zeppelin") == []
 
 
+def test_stored_chunks_keep_where_their_text_came_from(index: DocumentIndex) -> None:
+    doc = extract(DOCUMENTS / "it_guide_ja.pdf")
+    record = index.add(doc)
+    chunks = index.chunks(record.id)
+    assert [c.ordinal for c in chunks] == list(range(record.chunk_count))
+    for chunk in chunks:
+        assert doc.text[chunk.char_start:chunk.char_end] in chunk.text
+        assert chunk.heading_path
+        assert chunk.heading == " > ".join(chunk.heading_path)
+    password = next(c for c in chunks if "再設定" in c.text)
+    assert (password.page_start, password.heading_path) == (2, ("2. パスワード",))
+
+
 def test_queries_drop_function_words_and_kana_only_bigrams() -> None:
     assert match_expression("What is the budget?") == 'body : "budget"'
     assert match_expression("the") == 'body : "the"'  # nothing else to search for
@@ -190,6 +203,8 @@ def test_an_unchanged_file_is_not_indexed_twice(index: DocumentIndex, tmp_path: 
     assert second.id != first.id
     assert second.chunk_count == first.chunk_count
     assert second.embedder_id == embedder.id
+    assert [(c.text, c.char_start, c.page_start) for c in index.chunks(second.id)] == [
+        (c.text, c.char_start, c.page_start) for c in index.chunks(first.id)]
     assert table_count(index.file, "SELECT count(*) FROM vectors") == 2 * first.chunk_count
     found = index.search("coolant pump", embedder=embedder)
     assert {h.document.id for h in found[:2]} == {first.id, second.id}

@@ -40,6 +40,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -114,6 +115,9 @@ class StoredChunk:
     page_end: int | None
     heading_path: tuple[str, ...]
     token_count: int
+    char_start: int = 0
+    char_end: int = 0
+    """Where the text lies in the extracted document's text (see `Chunk`)."""
 
     @property
     def heading(self) -> str:
@@ -202,6 +206,8 @@ def _v1_tables(db: sqlite3.Connection) -> None:
             page_end INTEGER,
             heading_path TEXT NOT NULL DEFAULT '[]',
             token_count INTEGER NOT NULL DEFAULT 0,
+            char_start INTEGER NOT NULL DEFAULT 0,
+            char_end INTEGER NOT NULL DEFAULT 0,
             UNIQUE (document_id, ordinal)
         );
         CREATE TABLE vectors (
@@ -293,7 +299,7 @@ _STOPWORDS = frozenset((
     "me", "my", "of", "on", "or", "our", "should", "so", "than", "that", "the", "their", "them",
     "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when",
     "where", "which", "who", "whom", "why", "will", "with", "would", "you", "your"))
-_HIRAGANA_ONLY = frozenset(chr(c) for c in range(0x3041, 0x30A0))
+_HIRAGANA = frozenset(chr(c) for c in range(0x3041, 0x30A0))
 
 
 def match_expression(query: str) -> str:
@@ -302,24 +308,28 @@ def match_expression(query: str) -> str:
     Conversation search wants every word (AND, CJK runs as phrases); retrieval gets natural
     questions ("東京支社のパスワードはいつ再設定しますか") whose words never all appear together,
     so here any term may match and bm25 ranks the chunks that match more, and rarer, terms first.
-    Function words (English stop words, kana-only bigrams such as です) are left out when the
-    query has other terms, since they match nearly every chunk. "" when nothing is searchable.
+    Function words are left out while better terms remain, since they match nearly every chunk
+    and cost time in proportion: English stop words and kana-only bigrams (です), and bigrams
+    half made of a particle (社の) when the query has two or more bigrams without kana.
+    "" when nothing is searchable.
     """
-    words: list[str] = []
+    strong: list[str] = []
+    weak: list[str] = []
     common: list[str] = []
     for term in search_text.parse_query(query).terms:
         _, cjk = search_text.index_columns(term)
         if not cjk:
-            (common if term in _STOPWORDS else words).append(f'body : "{term}"')
+            (common if term in _STOPWORDS else strong).append(f'body : "{term}"')
         elif len(term) == 1:
             # One character: the prefix finds it at any position (bigram starts, final unigram).
-            words.append(f'cjk : "{term}"*')
+            strong.append(f'cjk : "{term}"*')
         else:
             for i in range(len(term) - 1):
                 gram = term[i:i + 2]
-                kana = all(ch in _HIRAGANA_ONLY for ch in gram)
-                (common if kana else words).append(f'cjk : "{gram}"')
-    terms = list(dict.fromkeys(words or common))[:MAX_QUERY_TERMS]
+                kana = sum(ch in _HIRAGANA for ch in gram)
+                (strong, weak, common)[kana].append(f'cjk : "{gram}"')
+    kept = strong + weak if len(strong) < 2 else strong
+    terms = list(dict.fromkeys(kept or common))[:MAX_QUERY_TERMS]
     return " OR ".join(terms)
 
 
@@ -345,13 +355,14 @@ _DOCUMENT_COLUMNS = ("d.id, d.path, d.name, d.kind, d.title, d.sha256, d.size, d
                      "d.status, d.error, d.warnings, d.chunk_count, d.embedder_id, d.added_at, "
                      "d.updated_at")
 _CHUNK_COLUMNS = ("c.id, c.document_id, c.ordinal, c.text, c.page_start, c.page_end, "
-                  "c.heading_path, c.token_count")
+                  "c.heading_path, c.token_count, c.char_start, c.char_end")
 
 
 def _chunk(row: sqlite3.Row | tuple[Any, ...]) -> StoredChunk:
     return StoredChunk(id=row[0], document_id=row[1], ordinal=row[2], text=row[3],
                        page_start=row[4], page_end=row[5],
-                       heading_path=tuple(_json_list(row[6])), token_count=row[7])
+                       heading_path=tuple(_json_list(row[6])), token_count=row[7],
+                       char_start=row[8], char_end=row[9])
 
 
 def _json_list(text: str) -> list[str]:
@@ -414,6 +425,7 @@ class DocumentIndex:
         self._generation = 0
         """Bumped by every write that changes chunks or vectors: the matrix cache's key."""
         self._matrix: _Matrix | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- opening -----------------------------------------------------------------------------------
     @classmethod
@@ -512,6 +524,9 @@ class DocumentIndex:
         with self._lock:
             self._matrix = None
             self._db.close()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> Self:
         return self
@@ -641,10 +656,9 @@ class DocumentIndex:
             }, now)
             self._insert_chunks(db, document_id, made, embedder_id, vectors)
             self._link_in(db, document_id, collection_id, conversation_id, now)
+            record = self._record(db, document_id)
         if progress is not None:
             progress(len(made), len(made))
-        record = self.document(document_id)
-        assert record is not None  # written just now, under the lock
         return record
 
     def record_failure(self, path: str | os.PathLike[str], error: str | AppError, *,
@@ -662,9 +676,12 @@ class DocumentIndex:
                 "chunk_count": 0, "embedder_id": "",
             }, now)
             self._link_in(db, document_id, collection_id, conversation_id, now)
-        record = self.document(document_id)
-        assert record is not None
-        return record
+            return self._record(db, document_id)
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, document_id: int) -> DocumentRecord:
+        return _document(db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents d WHERE id = ?",
+                                    (document_id,)).fetchone())
 
     def _find(self, key: str) -> DocumentRecord | None:
         with self._read() as db:
@@ -690,12 +707,13 @@ class DocumentIndex:
                 "LEFT JOIN vectors v ON v.chunk_id = c.id AND v.embedder_id = ? "
                 "WHERE c.document_id = ? ORDER BY c.ordinal", (embedder_id, row[0])).fetchall()
         made = [Chunk(ordinal=r[2], text=r[3], page_start=r[4], page_end=r[5],
-                      heading_path=tuple(_json_list(r[6])), token_count=r[7]) for r in rows]
+                      heading_path=tuple(_json_list(r[6])), token_count=r[7], char_start=r[8],
+                      char_end=r[9]) for r in rows]
         if not embedder_id:
             return made, None
-        if any(r[8] is None for r in rows):
+        if any(r[10] is None for r in rows):
             return None  # a vector is missing: embed afresh
-        blob = b"".join(r[8] for r in rows)
+        blob = b"".join(r[10] for r in rows)
         vectors = np.frombuffer(blob, dtype="<f2").reshape(len(rows), -1).astype(np.float32)
         return made, vectors
 
@@ -735,9 +753,11 @@ class DocumentIndex:
         for c in chunks:
             cursor = db.execute(
                 "INSERT INTO chunks (document_id, ordinal, text, page_start, page_end, "
-                "heading_path, token_count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "heading_path, token_count, char_start, char_end) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (document_id, c.ordinal, c.text, c.page_start, c.page_end,
-                 json.dumps(list(c.heading_path), ensure_ascii=False), c.token_count))
+                 json.dumps(list(c.heading_path), ensure_ascii=False), c.token_count,
+                 c.char_start, c.char_end))
             assert cursor.lastrowid is not None
             ids.append(cursor.lastrowid)
         db.executemany("INSERT INTO chunks_fts (rowid, body, cjk) VALUES (?, ?, ?)",
@@ -949,8 +969,15 @@ class DocumentIndex:
         if document_ids is not None and not document_ids:
             return []
         depth = candidates or max(4 * k, 40)
+        matrix = self._vectors(embedder.id) if embedder is not None and query.strip() else None
+        pending: Future[npt.NDArray[np.float32]] | None = None
+        if matrix is not None and embedder is not None:
+            # The query's embedding (onnxruntime) and the full-text search (SQLite) both let go
+            # of the GIL: run them side by side.
+            pending = self._query_pool().submit(embedder.embed_query, query)
         lexical = self._lexical(query, depth, document_ids)
-        dense = self._dense(query, depth, document_ids, embedder) if embedder else []
+        dense = self._dense(matrix, pending.result(), depth, document_ids) \
+            if matrix is not None and pending is not None else []
         scores: dict[int, float] = {}
         ranks: dict[int, list[int | None]] = {}
         for which, ranked in enumerate((lexical, dense)):
@@ -987,12 +1014,18 @@ class DocumentIndex:
         with self._read() as db:
             return [int(r[0]) for r in db.execute(sql, params)]
 
-    def _dense(self, query: str, depth: int, document_ids: Sequence[int] | None,
-               embedder: Embedder) -> list[int]:
-        matrix = self._vectors(embedder.id)
-        if matrix is None or not query.strip():
-            return []
-        q = embedder.embed_query(query).astype(np.float32, copy=False)
+    def _query_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="hearth-query-embedding")
+            return self._pool
+
+    @staticmethod
+    def _dense(matrix: _Matrix, query: npt.NDArray[np.float32], depth: int,
+               document_ids: Sequence[int] | None) -> list[int]:
+        """Chunk ids by cosine similarity to the query's vector, best first."""
+        q = query.astype(np.float32, copy=False)
         if document_ids is not None:
             rows = np.flatnonzero(np.isin(matrix.document_ids, np.asarray(document_ids)))
             if rows.size == 0:
