@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from app import __version__
+from app import __version__, cli_docs
 from app.core.chat import CancelToken, ChatMessage, GenerationOptions, GenerationResult, TextDelta
 from app.core.errors import AppError, StorageError
 from app.core.export import export_all, export_conversation, iso
@@ -116,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
     mdl.add_argument("--revision", default="main", help="branch, tag or commit (default main)")
     mdl.add_argument("--json", action="store_true")
 
+    cli_docs.add_parsers(sub)
+
     gui = sub.add_parser("gui", help="open the window (the default)")
     gui.add_argument("--model", help="load this model folder at start")
     return parser
@@ -140,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _selftest(args, paths, sys.stdout)
     if args.command in ("hardware", "models"):
         return _models(args, paths, sys.stdout, sys.stderr)
+    if args.command in ("docs", "ask"):
+        return cli_docs.run(args, paths, sys.stdout, sys.stderr)
     return 2
 
 
