@@ -4,13 +4,21 @@ Besides Copy and Regenerate, a message offers what a saved conversation needs: a
 for the user's own messages ("Edit"), a "< 2/3 >" switcher between the versions of a message
 (edits and regenerations are kept as branches), and Continue/Regenerate on a reply that was cut
 off when Hearth stopped. The widget only asks; the chat pane decides and talks to the store.
+
+A reply to a question asked with documents gets their sources (`set_sources`): once the reply
+has finished, its [n] and [n, p. X] citations become links (rendered once, not per streamed
+token), and a compact "Sources" list under it names each file and page, the cited ones first.
+Clicking either asks to open the file (`source_activated`).
 """
 
 from __future__ import annotations
 
+import html
+import re
 import time
+from collections.abc import Sequence
 
-from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,7 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.chat import ChatMessage
+from app.core.documents.answer import CITATION_RE, Source, cited, link_citations
 from app.ui.markdown_view import StreamingMarkdownView
+
+SOURCE_SCHEME = "hearth-source"
+"""Links to a reply's sources: `hearth-source:N` or `hearth-source:N/PAGE`."""
+_LINK_TEXT = re.compile(r"\[([^\[\]]+)\]\(" + SOURCE_SCHEME + r":")
 
 
 def quote_reasoning(reasoning: str, answer: str, heading: str = "Thinking") -> str:
@@ -240,6 +253,8 @@ class MessageWidget(QFrame):
         edit_submitted(str): the edited text of a user message
         branch_switch_requested(int): -1 for the previous version of this message, +1 the next
         link_activated(str)
+        source_activated(object, int): a cited or listed Source to open, and the page the
+            citation names (0: none)
     """
 
     regenerate_requested = Signal()
@@ -247,6 +262,7 @@ class MessageWidget(QFrame):
     edit_submitted = Signal(str)
     branch_switch_requested = Signal(int)
     link_activated = Signal(str)
+    source_activated = Signal(object, int)
 
     def __init__(self, role: str, title: str | None = None,
                  parent: QWidget | None = None) -> None:
@@ -259,6 +275,10 @@ class MessageWidget(QFrame):
         self._interrupted = False
         self._busy = False
         self._branch = (1, 1)
+        self._sources: tuple[Source, ...] = ()
+        self._answer_source: str | None = None  # the answer as written, when links were added
+        self._linked: tuple[str, tuple[Source, ...]] | None = None  # what the links were made for
+        self._finished = False
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         outer = QVBoxLayout(self)
@@ -274,8 +294,19 @@ class MessageWidget(QFrame):
         outer.addWidget(self.thinking)
 
         self.body = StreamingMarkdownView(self)
-        self.body.link_activated.connect(self.link_activated)
+        self.body.link_activated.connect(self._on_body_link_activated)
         outer.addWidget(self.body)
+
+        self.sources_view = QLabel(self)
+        self.sources_view.setObjectName("sourcesList")
+        self.sources_view.setTextFormat(Qt.TextFormat.RichText)
+        self.sources_view.setWordWrap(True)
+        self.sources_view.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.sources_view.linkActivated.connect(self._on_body_link_activated)
+        self.sources_view.hide()
+        outer.addWidget(self.sources_view)
 
         outer.addWidget(self._build_editor())
 
@@ -441,6 +472,7 @@ class MessageWidget(QFrame):
         self._update_branch_label()
         if self._interrupted:
             self.set_note(self._interrupted_note())
+        self._update_sources_view()
 
     def _interrupted_note(self) -> str:
         return self.tr("Hearth stopped before this reply was finished.")
@@ -462,6 +494,9 @@ class MessageWidget(QFrame):
         `reasoning_ms` is how long the model thought, as the engine measured it (0: unknown).
         """
         self.body.finish()
+        self._finished = True
+        self._link_citations()
+        self._update_sources_view()
         answered = bool(self.markdown().strip())
         self.thinking.finish(reasoning_ms, answered=answered)
         if self.reasoning() and not answered:
@@ -475,7 +510,15 @@ class MessageWidget(QFrame):
     def set_text(self, text: str, reasoning: str = "") -> None:
         """Show a complete message (with its reasoning, collapsed, if it has one)."""
         self.thinking.set_text(reasoning)
-        self.body.set_markdown(text)
+        self._answer_source = None
+        self._linked = None
+        if self._sources and self.role == "assistant" and CITATION_RE.search(text):
+            self._answer_source = text
+            self._linked = (text, self._sources)
+            self.body.set_markdown(self._linked_markdown(text))
+        else:
+            self.body.set_markdown(text)
+        self._update_sources_view()
         self._update_copy_menu()
 
     def set_note(self, note: str, error: bool = False) -> None:
@@ -495,8 +538,76 @@ class MessageWidget(QFrame):
         return self._stats.text()
 
     def markdown(self) -> str:
-        """The message's source text: for a reply, the answer only."""
+        """The message's source text: for a reply, the answer only (as the model wrote it,
+        without the citation links added for display)."""
+        if self._answer_source is not None:
+            return self._answer_source
         return self.body.markdown()
+
+    # -- sources -----------------------------------------------------------------------------
+    def set_sources(self, sources: Sequence[Source]) -> None:
+        """The documents the question was asked with, numbered as the reply cites them."""
+        self._sources = tuple(sources)
+        if self._finished:
+            self._link_citations()
+        self._update_sources_view()
+
+    def sources(self) -> tuple[Source, ...]:
+        """The reply's sources (empty when the question had no documents)."""
+        return self._sources
+
+    def ordered_sources(self) -> list[Source]:
+        """The sources as listed: those the reply cites first, in order of citation."""
+        first = cited(self.markdown(), self._sources) if self._finished else []
+        return first + [s for s in self._sources if s not in first]
+
+    def _link_citations(self) -> None:
+        """Turn [n] citations into links once the reply is complete (one re-render)."""
+        if self.role != "assistant":
+            return
+        text = self.markdown()
+        if self._linked == (text, self._sources):
+            return
+        if not self._sources or not CITATION_RE.search(text):
+            if self._answer_source is not None:  # sources taken away: plain text again
+                self._answer_source = None
+                self._linked = None
+                self.body.set_markdown(text)
+            return
+        self._answer_source = text
+        self._linked = (text, self._sources)
+        self.body.set_markdown(self._linked_markdown(text))
+
+    def _linked_markdown(self, text: str) -> str:
+        # link_citations makes "[1](hearth-source:1)", shown as a bare "1": keep the brackets
+        # in the link's text, so the reader sees the [1] the model wrote.
+        linked = link_citations(text, self._sources, SOURCE_SCHEME)
+        return _LINK_TEXT.sub(lambda m: f"[\\[{m.group(1)}\\]]({SOURCE_SCHEME}:", linked)
+
+    def _update_sources_view(self) -> None:
+        sources = self.ordered_sources()
+        if not sources:
+            self.sources_view.hide()
+            return
+        lines = [f'<a href="{SOURCE_SCHEME}:{s.n}">[{s.n}]&nbsp;{html.escape(s.label)}</a>'
+                 for s in sources]
+        self.sources_view.setText(
+            f"<b>{html.escape(self.tr('Sources'))}</b><br>" + "<br>".join(lines))
+        self.sources_view.setToolTip(self.tr("Click a source to open the file"))
+        self.sources_view.show()
+
+    @Slot(str)
+    def _on_body_link_activated(self, url: str) -> None:
+        qurl = QUrl(url)
+        if qurl.scheme() != SOURCE_SCHEME:
+            self.link_activated.emit(url)
+            return
+        n_text, _slash, page_text = qurl.path().partition("/")
+        source = next((s for s in self._sources if str(s.n) == n_text), None)
+        if source is None:
+            return
+        page = int(page_text) if page_text.isdigit() else (source.page_start or 0)
+        self.source_activated.emit(source, page)
 
     def reasoning(self) -> str:
         """The reply's reasoning source text (empty if the model did not think aloud)."""
