@@ -10,25 +10,55 @@ its cache instead of re-reading the conversation. Edits and regenerations add ve
 
 A failed save (a full disk) is said above the conversation and never stops a reply or takes
 text off the screen. Without a store the pane keeps its conversation in memory only.
+
+With a `DocumentService` (`set_documents`), files dropped on the chat, attached with the Attach
+button or pasted as paths are read in the background and shown as chips above the input; the
+first one creates the conversation, which owns them. A question then goes with
+`documents=DocumentQuery`; the excerpts the worker finds (`context_built`) are saved with the
+question, so later turns send the model the same prompt, and the reply lists its sources. Send
+waits while a document of the chat is still being read.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QCoreApplication,
+    QEvent,
+    QMimeData,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import (
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -38,11 +68,29 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.chat import ChatMessage, FinishReason, GenerationOptions, GenerationResult
+from app.core.chat import (
+    ChatMessage,
+    FinishReason,
+    GenerationOptions,
+    GenerationResult,
+    with_context,
+)
+from app.core.documents.answer import DocumentContext, Source
+from app.core.documents.context import DocumentQuery
+from app.core.documents.extract import SUPPORTED_SUFFIXES
+from app.core.documents.index import Collection
 from app.core.errors import StorageError
 from app.core.store import Conversation, ConversationSettings, Message, Store
 from app.ui.conversation_settings import ConversationSettingsDialog
+from app.ui.document_chips import (
+    AttachButton,
+    DocumentChipRow,
+    DropOverlay,
+    local_paths,
+    open_document,
+)
 from app.ui.message_widget import MessageWidget
+from app.workers.documents import DocumentItem, DocumentService
 from app.workers.generation import GenerationService, ModelStatus
 
 log = logging.getLogger(__name__)
@@ -104,13 +152,30 @@ def yield_to_window_shortcuts(owner: QWidget) -> None:
 
 
 class _InputBox(QPlainTextEdit):
-    """The message box: Enter sends, Shift+Enter starts a new line.
+    """The message box: Enter sends, Shift+Enter starts a new line. Once the chat takes
+    documents (`accepts_paths`), files pasted into it are attached rather than pasted as
+    their paths, and files dragged onto it go to the chat under it.
 
     Signals:
         submitted()
+        paths_pasted(list): the local paths pasted
     """
 
     submitted = Signal()
+    paths_pasted = Signal(list)
+    accepts_paths = False
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        if self.accepts_paths and local_paths(source):
+            return False  # a drop of files: the chat pane attaches them
+        return super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        paths = local_paths(source) if self.accepts_paths else []
+        if paths:
+            self.paths_pasted.emit(paths)
+            return
+        super().insertFromMimeData(source)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
@@ -118,6 +183,25 @@ class _InputBox(QPlainTextEdit):
             self.submitted.emit()
             return
         super().keyPressEvent(event)
+
+
+def _sources(data: Sequence[dict[str, Any]]) -> list[Source]:
+    """A saved message's sources (entries that no longer parse are left out)."""
+    out = []
+    for item in data:
+        try:
+            out.append(Source.from_dict(item))
+        except (KeyError, TypeError, ValueError):
+            log.warning("a saved source could not be read: %r", item)
+    return out
+
+
+def _file_filter() -> str:
+    """The file dialog's filter: every kind of document Hearth reads."""
+    patterns = " ".join(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES)
+    documents = QCoreApplication.translate("ChatPane", "Documents")
+    everything = QCoreApplication.translate("ChatPane", "All files")
+    return f"{documents} ({patterns});;{everything} (*)"
 
 
 def _is_empty_reply(message: Message) -> bool:
@@ -174,6 +258,12 @@ class ChatPane(QWidget):
         self.options = GenerationOptions()
         """The defaults (from the settings) for conversations that have no settings of their own."""
         self._conversation_options: GenerationOptions | None = None
+        self._documents: DocumentService | None = None
+        self._waiting_for_documents = False  # Send pressed while a document is being read
+        # Request id -> (user message id, its text, its widget, the reply's widget) until the
+        # worker reports the document excerpts it sent with the question.
+        self._context_targets: dict[int, tuple[int | None, str, MessageWidget,
+                                               MessageWidget]] = {}
         self._build()
         self._add_shortcuts()
         self.retranslate()
@@ -184,6 +274,7 @@ class ChatPane(QWidget):
         service.finished.connect(self._on_service_finished)
         service.failed.connect(self._on_service_failed)
         service.background_finished.connect(self._on_service_background_finished)
+        service.context_built.connect(self._on_service_context_built)
         service.busy_changed.connect(self._update_controls)
         if service.model is not None:  # a pane made after the model was loaded
             self._on_service_model_loaded(service.model)
@@ -238,13 +329,31 @@ class ChatPane(QWidget):
         row.setContentsMargins(16, 10, 16, 10)
         editor = QVBoxLayout()
         editor.setSpacing(6)
+        self.document_chips = DocumentChipRow()
+        self.document_chips.open_requested.connect(self._on_document_chips_open_requested)
+        self.document_chips.remove_requested.connect(self._on_document_chips_remove_requested)
+        self.document_chips.library_remove_requested.connect(
+            self._on_document_chips_library_remove_requested)
+        self.document_chips.stop_requested.connect(self._on_document_chips_stop_requested)
+        editor.addWidget(self.document_chips)
+        input_row = QHBoxLayout()
+        input_row.setSpacing(6)
+        self.attach_button = AttachButton(self._libraries)
+        self.attach_button.files_requested.connect(self.choose_files)
+        self.attach_button.folder_requested.connect(self.choose_folder)
+        self.attach_button.library_requested.connect(self.attach_library)
+        self.attach_button.save_library_requested.connect(self.save_library)
+        self.attach_button.hide()  # until the pane has a document service
+        input_row.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignTop)
         self.input = _InputBox()
         self.input.setObjectName("messageInput")
         self.input.setTabChangesFocus(True)
         self.input.setFixedHeight(72)
         self.input.submitted.connect(self.send_or_stop)
         self.input.textChanged.connect(self._update_controls)
-        editor.addWidget(self.input)
+        self.input.paths_pasted.connect(self.attach_paths)
+        input_row.addWidget(self.input, 1)
+        editor.addLayout(input_row)
         editor.addWidget(self._build_effort_row())
         row.addLayout(editor, 1)
         buttons = QVBoxLayout()
@@ -265,6 +374,8 @@ class ChatPane(QWidget):
         self.status = QLabel()
         self.status.setObjectName("statusLine")
         layout.addWidget(self.status)
+
+        self._drop_overlay = DropOverlay(self)
 
     def _build_effort_row(self) -> QWidget:
         # Shown only for models whose prompt takes an effort (gpt-oss: reply_format "harmony").
@@ -413,6 +524,14 @@ class ChatPane(QWidget):
             return
         if not text or self._service.model is None or self._service.busy:
             return
+        if self._documents_reading():
+            # Answering now would leave the document out: send once it has been read.
+            self._waiting_for_documents = True
+            self._set_status(self.tr("Your message will be sent when the documents have been "
+                                     "read."))
+            self._update_controls()
+            return
+        self._waiting_for_documents = False
         self.input.clear()
         self._banner.hide()
         parent = self._last_message_id()
@@ -468,6 +587,7 @@ class ChatPane(QWidget):
         effort = self.effort_combo.findData(self.options.reasoning_effort)
         self.effort_combo.setCurrentIndex(
             effort if effort >= 0 else self.effort_combo.findData(DEFAULT_REASONING_EFFORT))
+        self._refresh_documents()
         self._update_controls()
         self.conversation_changed.emit(0)
 
@@ -503,6 +623,7 @@ class ChatPane(QWidget):
             self.effort_combo.setCurrentIndex(index)
         self._render_path(conv, path)
         self._stack.setCurrentWidget(self._scroll)
+        self._refresh_documents()
         self._update_controls()
         self.conversation_changed.emit(conv.id)
 
@@ -523,6 +644,242 @@ class ChatPane(QWidget):
         """Show an actionable error above the conversation."""
         self._banner.setText(message)
         self._banner.show()
+
+    # -- documents ---------------------------------------------------------------------------------
+    def set_documents(self, documents: DocumentService) -> None:
+        """Take documents: drops, the Attach button and pasted paths attach files to the chat,
+        and questions are answered from them."""
+        self._documents = documents
+        documents.document_added.connect(self._on_documents_document_changed)
+        documents.document_state_changed.connect(self._on_documents_document_changed)
+        documents.document_removed.connect(self._on_documents_document_removed)
+        documents.indexing_finished.connect(self._on_documents_indexing_finished)
+        documents.collections_changed.connect(self._on_documents_collections_changed)
+        documents.error_occurred.connect(self.show_error)
+        self.setAcceptDrops(True)
+        self.input.accepts_paths = True
+        self.attach_button.show()
+        self._refresh_documents()
+
+    @property
+    def documents(self) -> DocumentService | None:
+        """The document service, if the pane takes documents."""
+        return self._documents
+
+    @Slot(list)
+    def attach_paths(self, paths: Sequence[str]) -> bool:
+        """Read files (and the files in folders) for this conversation, creating it if the
+        chat is new. False when the chat takes no documents."""
+        if self._documents is None or not paths:
+            return False
+        cid = self._ensure_conversation()
+        if cid is None:
+            return False
+        self._banner.hide()
+        self._documents.add_paths(cid, paths)
+        return True
+
+    @Slot()
+    def choose_files(self) -> None:
+        """Ask for files to attach."""
+        paths, _filter = QFileDialog.getOpenFileNames(
+            self, self.tr("Attach documents"), "", _file_filter())
+        if paths:
+            self.attach_paths(paths)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """Ask for a folder whose documents to attach."""
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Attach a folder"))
+        if folder:
+            self.attach_paths([folder])
+
+    @Slot(int)
+    def attach_library(self, collection_id: int) -> None:
+        """Attach a saved library to this conversation."""
+        if self._documents is None:
+            return
+        cid = self._ensure_conversation()
+        if cid is not None:
+            self._documents.attach_collection(cid, collection_id)
+
+    @Slot()
+    def save_library(self) -> None:
+        """Save this conversation's documents as a library, under a name the user gives."""
+        if self._documents is None or self._conversation_id is None:
+            return
+        name, ok = QInputDialog.getText(
+            self, self.tr("Save as a library"),
+            self.tr("A library can be attached to other chats. Name:"))
+        if ok and name.strip():
+            self.save_library_as(name)
+
+    def save_library_as(self, name: str) -> bool:
+        """Save this conversation's readable documents as the library `name`."""
+        if self._documents is None or self._conversation_id is None:
+            return False
+        library = self._documents.save_collection(self._conversation_id, name)
+        if library is None:
+            return False
+        self._set_status(self.tr("Saved {n} documents as the library “{name}”.").format(
+            n=library.document_count, name=library.name))
+        return True
+
+    def _libraries(self) -> list[Collection]:
+        return self._documents.collections() if self._documents is not None else []
+
+    def _ensure_conversation(self) -> int | None:
+        """The conversation shown, created now if the chat is new: documents need an owner."""
+        if self._conversation_id is not None:
+            return self._conversation_id
+        if self._store is None:
+            self.show_error(self.tr("Documents cannot be attached: the conversation history "
+                                    "could not be opened."))
+            return None
+        model = self._service.model
+        conv = self._save(self._store.create_conversation,
+                          model_name=model.name if model else "",
+                          model_path=model.path if model else "",
+                          settings=self._settings_snapshot(self._request_options()))
+        if conv is None:
+            return None
+        self._conversation_id = conv.id
+        self._saved_settings = conv.settings
+        self._saved_model = conv.model_name
+        self._conversation_date = conv.settings.conversation_date
+        self.conversation_changed.emit(conv.id)
+        return conv.id
+
+    def _refresh_documents(self) -> None:
+        """Show the chips of the conversation shown."""
+        documents, cid = self._documents, self._conversation_id
+        if documents is None or cid is None:
+            self.document_chips.set_contents([])
+        else:
+            self.document_chips.set_contents(documents.items(cid),
+                                             documents.conversation_collections(cid))
+        self._update_attach_menu()
+
+    def _update_attach_menu(self) -> None:
+        self.attach_button.can_save = any(
+            item.state == "indexed" for item in self.document_chips.items())
+
+    def _documents_reading(self) -> bool:
+        documents, cid = self._documents, self._conversation_id
+        return documents is not None and cid is not None and documents.is_busy(cid)
+
+    def _document_query(self) -> DocumentQuery | None:
+        """The DocumentQuery for the next question, or None when the chat has no documents."""
+        documents, cid = self._documents, self._conversation_id
+        if documents is None or cid is None or not documents.has_documents(cid):
+            return None
+        return documents.query(cid)
+
+    def _open_document(self, path: str, page: int = 0) -> None:
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if open_document(path):
+            self._set_status(self.tr("Opened {name} (the passage is on page {page}).").format(
+                name=name, page=page) if page else self.tr("Opened {name}.").format(name=name))
+        else:
+            self.show_error(self.tr("{name} could not be opened: it is no longer at {path}, or "
+                                    "no program on this computer opens it.").format(
+                name=name, path=path))
+
+    @Slot(str)
+    def _on_document_chips_open_requested(self, path: str) -> None:
+        self._open_document(path)
+
+    @Slot(str)
+    def _on_document_chips_remove_requested(self, path: str) -> None:
+        if self._documents is not None and self._conversation_id is not None:
+            self._documents.detach(self._conversation_id, path)
+
+    @Slot(int)
+    def _on_document_chips_library_remove_requested(self, collection_id: int) -> None:
+        if self._documents is not None and self._conversation_id is not None:
+            self._documents.detach_collection(self._conversation_id, collection_id)
+
+    @Slot()
+    def _on_document_chips_stop_requested(self) -> None:
+        if self._documents is not None and self._conversation_id is not None:
+            self._documents.cancel_all(self._conversation_id)
+
+    @Slot(object, int)
+    def _on_message_source_activated(self, source: Source, page: int) -> None:
+        self._open_document(source.path, page)
+
+    @Slot(int, object)
+    def _on_documents_document_changed(self, cid: int, item: DocumentItem) -> None:
+        if cid == self._conversation_id:
+            self.document_chips.update_item(item)
+            self._update_attach_menu()
+
+    @Slot(int, str)
+    def _on_documents_document_removed(self, cid: int, path: str) -> None:
+        if cid == self._conversation_id:
+            self.document_chips.remove_item(path)
+            self._update_attach_menu()
+
+    @Slot(int)
+    def _on_documents_collections_changed(self, cid: int) -> None:
+        if cid in (0, self._conversation_id):
+            self._refresh_documents()
+
+    @Slot(int)
+    def _on_documents_indexing_finished(self, cid: int) -> None:
+        if cid != self._conversation_id or not self._waiting_for_documents:
+            return
+        self._waiting_for_documents = False
+        self._update_controls()
+        self.send_or_stop()
+
+    @Slot(int, object)
+    def _on_service_context_built(self, rid: int, context: DocumentContext) -> None:
+        """Save the excerpts with the question, so later turns send the same prompt, and give
+        the reply its sources."""
+        target = self._context_targets.pop(rid, None)
+        if target is None:
+            return
+        message_id, question, asked, reply = target
+        if self._store is not None and message_id is not None:
+            self._save(self._store.set_context, message_id, context.text,
+                       [source.as_dict() for source in context.sources])
+        if asked in self._widgets:
+            asked.chat_message = ChatMessage("user", with_context(context.text, question))
+        if reply in self._widgets:
+            reply.set_sources(context.sources)
+
+    # -- dropping files ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._documents is not None and local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self._drop_overlay.cover()
+            return
+        super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if self._documents is not None and local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            return
+        super().dragMoveEvent(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._drop_overlay.hide()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._drop_overlay.hide()
+        paths = local_paths(event.mimeData()) if self._documents is not None else []
+        if not paths:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.attach_paths(paths)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._drop_overlay.isVisible():
+            self._drop_overlay.cover()
 
     # -- saving ------------------------------------------------------------------------------------
     def _save[**P, T](self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
@@ -571,6 +928,12 @@ class ChatPane(QWidget):
             added = self._save(store.add_message, self._conversation_id, "user",
                                message.content, parent_id="leaf" if parent is None else parent)
             widget.message_id = added.id if added else None
+            if added is not None and self._widgets == [widget]:
+                # The first question of a conversation that documents created: the store
+                # titled it with the question's words; the model may name it better.
+                conv = self._save(store.get_conversation, self._conversation_id)
+                if conv is not None:
+                    self._untitled = (conv.id, conv.title, message.content)
         if widget.message_id is not None:
             self.conversation_changed.emit(self._conversation_id)
 
@@ -690,7 +1053,20 @@ class ChatPane(QWidget):
                 if continue_from.content:
                     self._save(self._store.append_reply, reply_id, continue_from.content, False)
         self._streaming = widget
-        self._request_id = self._service.send(messages, options, continue_from=continue_from)
+        documents = self._document_query() if continue_from is None else None
+        asked = next((w for w in reversed(self._widgets) if w.role == "user"), None)
+        if documents is not None and asked is not None and messages \
+                and messages[-1].role == "user":
+            # The question as typed: the worker puts the excerpts it finds now before it
+            # (a regenerated reply must not get them twice).
+            messages = (*messages[:-1], ChatMessage("user", asked.markdown()))
+            self._request_id = self._service.send(messages, options, documents=documents)
+            if self._request_id is not None:
+                self._context_targets[self._request_id] = (
+                    asked.message_id, asked.markdown(), asked, widget)
+        else:
+            self._request_id = self._service.send(messages, options,
+                                                  continue_from=continue_from)
         if self._request_id is None:
             busy = self.tr("The model is busy; try again.")
             widget.finish(note=busy)
@@ -716,6 +1092,7 @@ class ChatPane(QWidget):
         widget.branch_switch_requested.connect(
             partial(self._on_message_branch_switch_requested, widget))
         widget.link_activated.connect(self._open_link)
+        widget.source_activated.connect(self._on_message_source_activated)
         # Before the trailing stretch, which keeps short conversations at the top.
         self._list.insertWidget(self._list.count() - 1, widget)
         if role == "user":
@@ -741,6 +1118,7 @@ class ChatPane(QWidget):
         self._saved_settings = None
         self._saved_model = ""
         self._conversation_date = ""
+        self._waiting_for_documents = False
         self._banner.hide()
 
     def _render_path(self, conv: Conversation, path: list[Message],
@@ -750,11 +1128,16 @@ class ChatPane(QWidget):
         self._clear_widgets()
         shown = [m for m in path
                  if m.role in ("user", "assistant") and not _is_empty_reply(m)]
+        sources: list[Source] = []
         for n, message in enumerate(shown):
             if message.role == "user":
                 widget = self._add_user_widget(message.content)
+                # With the excerpts it was sent with: the next turn's prompt stays the same.
+                widget.chat_message = message.as_chat_message()
+                sources = _sources(message.sources)
             else:
-                widget = self._add_saved_reply(conv, message, last=n == len(shown) - 1)
+                widget = self._add_saved_reply(conv, message, last=n == len(shown) - 1,
+                                               sources=sources)
             widget.message_id = message.id
         for widget in self._widgets:
             self._update_branch(widget)
@@ -767,12 +1150,13 @@ class ChatPane(QWidget):
             self._stick_to_bottom = False
             QTimer.singleShot(0, partial(self._scroll_to_message, focus_id))
 
-    def _add_saved_reply(self, conv: Conversation, message: Message,
-                         last: bool) -> MessageWidget:
+    def _add_saved_reply(self, conv: Conversation, message: Message, last: bool,
+                         sources: Sequence[Source] = ()) -> MessageWidget:
         figures = message.figures
         model_name = str(figures.get("model") or conv.model_name)
         widget = self._add_widget("assistant", model_name or None)
         widget.model_name = model_name
+        widget.set_sources(sources)  # before the text: its citations are linked as it renders
         widget.set_text(message.content, message.reasoning)
         stats = ""
         if "generated_tokens" in figures:
@@ -936,6 +1320,7 @@ class ChatPane(QWidget):
 
     @Slot(int, object)
     def _on_service_finished(self, rid: int, result: GenerationResult) -> None:
+        self._context_targets.pop(rid, None)
         reply_id = self._saving.pop(rid, None)
         saved = None
         if reply_id is not None and self._store is not None:
@@ -1026,6 +1411,7 @@ class ChatPane(QWidget):
 
     @Slot(int, str)
     def _on_service_failed(self, rid: int, message: str) -> None:
+        self._context_targets.pop(rid, None)
         reply_id = self._saving.pop(rid, None)
         if reply_id is not None and self._store is not None:
             self._save_failed.discard(reply_id)
@@ -1046,10 +1432,12 @@ class ChatPane(QWidget):
     def _update_controls(self) -> None:
         streaming = self._request_id is not None
         has_model = self._service.model is not None
-        self.send_button.setText(self.tr("Stop") if streaming else self.tr("Send"))
+        waiting = self._waiting_for_documents and not streaming
+        self.send_button.setText(self.tr("Stop") if streaming else (
+            self.tr("Waiting…") if waiting else self.tr("Send")))
         free = not self._service.busy or self._title_job is not None
         self.send_button.setEnabled(streaming or (
-            has_model and free and bool(self.input.toPlainText().strip())))
+            has_model and free and not waiting and bool(self.input.toPlainText().strip())))
         self.input.setEnabled(has_model)
         self.new_chat_button.setEnabled(bool(self._widgets))
         # Naming a conversation in the background gives way to whatever the user does.

@@ -36,6 +36,7 @@ from app.core.documents.extract_common import ExtractionCancelled
 from app.core.documents.index import INDEX_FILE, Collection, DocumentIndex, DocumentRecord
 from app.core.errors import DocumentError, StorageError
 from app.core.paths import AppPaths
+from app.core.store import Store
 from app.workers.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -374,6 +375,17 @@ class DocumentService(QObject):
             self.error_occurred.emit(exc.user_message)
             return
         self.document_removed.emit(conversation_id, str(path))
+
+    def forget_deleted_conversations(self, store: Store) -> None:
+        """Drop the links of the conversations in the store's trash. Called at start: Undo of a
+        delete lasts only the session it was made in, and a purge could otherwise hand a deleted
+        conversation's id, with its documents, to a new one."""
+        try:
+            trashed = [entry.id for entry in store.list_conversations(deleted=True)]
+        except StorageError as exc:
+            log.warning("trash not read: %s", exc.detail or exc)
+            return
+        self.forget_conversations(trashed)
 
     def forget_conversations(self, conversation_ids: Iterable[int]) -> None:
         """Drop the links of deleted conversations (their documents stay in the index)."""

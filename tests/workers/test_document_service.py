@@ -63,7 +63,8 @@ def test_dropped_files_are_read_indexed_and_attached(qtbot: QtBot,
     assert done.args == [3]
     report = seen.last(DOCS / "aurora_report.pdf")
     assert report.state == "indexed"
-    assert report.page_count and report.page_count >= 1
+    assert report.page_count is not None
+    assert report.page_count >= 1
     assert report.document_id is not None
     # Each file went through queued and reading before its end state.
     assert seen.seen(DOCS / "aurora_report.pdf")[:2] == ["queued", "reading"]
@@ -81,7 +82,8 @@ def test_dropped_files_are_read_indexed_and_attached(qtbot: QtBot,
     assert items["scanned_invoice.pdf"].detail == scanned.detail
     assert items["aurora_report.pdf"].state == "indexed"
     hits = service.index.search("締め日", conversation_id=3)
-    assert hits and hits[0].document.name == "経理規程.docx"
+    assert hits
+    assert hits[0].document.name == "経理規程.docx"
 
 
 def test_a_failure_is_kept_with_its_reason_for_the_next_session(
