@@ -173,14 +173,11 @@ def _load_embedder(args: argparse.Namespace, paths: AppPaths, err: TextIO) -> Em
 
 
 def _why_unusable(folder: Path) -> str:
-    """The reason an embedder folder cannot be loaded (`load_embedder` only logs it)."""
-    from app.core.documents.embedder import OnnxEmbedder
+    """The reason an embedder folder could not be loaded (`load_embedder` keeps it)."""
+    from app.core.documents.context import embedder_problem
 
-    try:
-        OnnxEmbedder.from_folder(folder)
-    except AppError as exc:
-        return exc.user_message
-    return f"The embedding model in {folder} cannot be loaded."
+    return embedder_problem(folder.resolve()) or \
+        f"The embedding model in {folder} cannot be loaded."
 
 
 def _collection(index: DocumentIndex, name: str) -> Collection:
@@ -569,22 +566,16 @@ def _default_model(paths: AppPaths) -> Path:
 def _build_context(index: DocumentIndex, documents: Sequence[DocumentRecord], question: str,
                    embedder: Embedder | None, count_tokens: Callable[[str], int],
                    budget: int) -> DocumentContext:
-    """What the chat window's `context_for` does for a conversation, for these documents."""
-    from app.core.documents.answer import AttachedDocument, Passage, build_context
+    """What the chat window does for a conversation's documents, for these documents."""
+    from app.core.documents.answer import AttachedDocument
+    from app.core.documents.context import context_for_documents
     from app.core.documents.index import passage
 
     attached = [AttachedDocument(d.id, d.name, d.path,
                                  tuple(passage(c, d) for c in index.chunks(d.id)))
                 for d in documents]
-    ids = [d.id for d in documents]
-
-    def search(text: str, k: int) -> list[Passage]:
-        return [hit.passage() for hit in index.search(text, k=k, document_ids=ids,
-                                                       embedder=embedder)]
-
-    context = build_context(question, attached, search=search,
-                            neighbours=index.neighbour_passages, count_tokens=count_tokens,
-                            budget_tokens=budget, k=ASK_PASSAGES)
+    context = context_for_documents(index, attached, question, count_tokens, budget, embedder,
+                                    ASK_PASSAGES)
     if context is None:  # only without documents, which the caller rules out
         raise DocumentError("No document to answer from.")
     return context

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.documents.answer import DocumentContext, Passage, build_context
+from app.core.documents.answer import AttachedDocument, DocumentContext, Passage, build_context
 from app.core.documents.embedder import Embedder, OnnxEmbedder
 from app.core.documents.index import DocumentIndex
 from app.core.errors import AppError
@@ -42,6 +42,7 @@ def document_budget(context_tokens: int, history_tokens: int, reply_tokens: int)
 
 
 _embedders: dict[Path, Embedder] = {}
+_problems: dict[Path, str] = {}
 _embedders_lock = threading.Lock()
 
 
@@ -56,8 +57,16 @@ def load_embedder(folder: Path | None) -> Embedder | None:
                 _embedders[folder] = OnnxEmbedder.from_folder(folder)
             except AppError as exc:
                 log.warning("embedder %s unusable, lexical search only: %s", folder, exc)
+                _problems[folder] = exc.user_message
                 return None
+            _problems.pop(folder, None)
         return _embedders[folder]
+
+
+def embedder_problem(folder: Path) -> str | None:
+    """Why `load_embedder(folder)` last returned None (a message for the user), if it did."""
+    with _embedders_lock:
+        return _problems.get(folder)
 
 
 def context_for(query: DocumentQuery, question: str, count_tokens: Callable[[str], int],
@@ -68,13 +77,20 @@ def context_for(query: DocumentQuery, question: str, count_tokens: Callable[[str
         documents = index.attached(query.conversation_id)
         if not documents:
             return None
-        embedder = load_embedder(query.embedder_folder)
-        ids = [d.document_id for d in documents]
+        return context_for_documents(index, documents, question, count_tokens, budget_tokens,
+                                     load_embedder(query.embedder_folder), query.k)
 
-        def search(text: str, k: int) -> list[Passage]:
-            return [hit.passage() for hit in index.search(text, k=k, document_ids=ids,
-                                                           embedder=embedder)]
 
-        return build_context(question, documents, search=search,
-                             neighbours=index.neighbour_passages, count_tokens=count_tokens,
-                             budget_tokens=budget_tokens, k=query.k)
+def context_for_documents(index: DocumentIndex, documents: Sequence[AttachedDocument],
+                          question: str, count_tokens: Callable[[str], int], budget_tokens: int,
+                          embedder: Embedder | None, k: int = 12) -> DocumentContext | None:
+    """`answer.build_context` over `documents` of `index`: search limited to them, hybrid with
+    `embedder`, lexical without."""
+    ids = [d.document_id for d in documents]
+
+    def search(text: str, depth: int) -> list[Passage]:
+        return [hit.passage() for hit in index.search(text, k=depth, document_ids=ids,
+                                                       embedder=embedder)]
+
+    return build_context(question, documents, search=search, neighbours=index.neighbour_passages,
+                         count_tokens=count_tokens, budget_tokens=budget_tokens, k=k)
