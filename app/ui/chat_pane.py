@@ -258,6 +258,7 @@ class ChatPane(QWidget):
         self.options = GenerationOptions()
         """The defaults (from the settings) for conversations that have no settings of their own."""
         self._conversation_options: GenerationOptions | None = None
+        self._models_pane = False  # the empty state's button opens a folder, or the Models pane
         self._documents: DocumentService | None = None
         self._waiting_for_documents = False  # Send pressed while a document is being read
         # Request id -> (user message id, its text, its widget, the reply's widget) until the
@@ -461,17 +462,29 @@ class ChatPane(QWidget):
         for i, (_key, text) in enumerate(REASONING_EFFORTS):
             self.effort_combo.setItemText(i, self.tr(str(text)))
         self._empty_title.setText(self.tr("Welcome to Hearth"))
-        self._empty_text.setText(self.tr(
-            "Chat with language models on this computer: nothing leaves it.\n"
-            "To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds "
-            "genai_config.json)."))
-        self.open_model_button.setText(self.tr("Open model folder..."))
-        self.open_model_button.setAccessibleName(self.tr("Open model folder"))
+        if self._models_pane:
+            self._empty_text.setText(self.tr(
+                "Chat with language models on this computer: nothing leaves it.\n"
+                "To start, get a model: Models recommends one that suits this PC."))
+            self.open_model_button.setText(self.tr("Get a model..."))
+            self.open_model_button.setAccessibleName(self.tr("Show the models"))
+        else:
+            self._empty_text.setText(self.tr(
+                "Chat with language models on this computer: nothing leaves it.\n"
+                "To start, open a model folder (an ONNX Runtime GenAI model, the folder that "
+                "holds genai_config.json)."))
+            self.open_model_button.setText(self.tr("Open model folder..."))
+            self.open_model_button.setAccessibleName(self.tr("Open model folder"))
         if self._service.model is None and not self._service.busy:
             self._set_status(self.tr("No model loaded"))
         self._update_controls()
 
     # -- public ----------------------------------------------------------------------------------
+    def point_to_models_pane(self) -> None:
+        """Make the empty state's button lead to the Models pane (`open_model_requested`)."""
+        self._models_pane = True
+        self.retranslate()
+
     @property
     def messages(self) -> tuple[ChatMessage, ...]:
         """The conversation as the model gets it next turn (without the reply being streamed,

@@ -1,8 +1,7 @@
 """The main window: a header with the model controls, a navigation rail, and the panes.
 
-The rail switches between the chat and the settings (the model manager will join them). The
-window re-sets its own texts on `QEvent.LanguageChange` (`retranslate`); the panes do the same
-for theirs.
+The rail switches between the chat, the models and the settings. The window re-sets its own
+texts on `QEvent.LanguageChange` (`retranslate`); the panes do the same for theirs.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from app.core.store import Store
 from app.ui.chat_pane import ChatPane
 from app.ui.history_sidebar import HistorySidebar, connect_sidebar
 from app.ui.i18n import PROVIDER_LABELS, choice_text
+from app.ui.models_pane import ModelManagerPane
 from app.ui.settings_pane import SettingsPane
 from app.ui.theme import set_dark_on_views
 from app.workers.generation import GenerationService, ModelStatus
@@ -94,12 +94,15 @@ class MainWindow(QMainWindow):
     """Hearth's window. It owns no model: the GenerationService does, on its own thread.
 
     `settings_pane` (built by the composition root, which owns the settings store) adds the
-    Settings page and Ctrl+, to open it. While the window is open, Python's garbage collector
-    runs on the GUI thread only (see `GuiThreadGarbageCollector`).
+    Settings page and Ctrl+, to open it; `models_pane` the Models page and Ctrl+M, whose Use,
+    Unload, Settings and Go to chat requests the window carries out, and the chat's "get a model"
+    then leads there. While the window is open, Python's garbage collector runs on the GUI
+    thread only (see `GuiThreadGarbageCollector`).
     """
 
     def __init__(self, service: GenerationService,
-                 settings_pane: SettingsPane | None = None, store: Store | None = None) -> None:
+                 settings_pane: SettingsPane | None = None, store: Store | None = None,
+                 models_pane: ModelManagerPane | None = None) -> None:
         super().__init__()
         self._service = service
         self._context_cap: int | None = None
@@ -130,7 +133,16 @@ class MainWindow(QMainWindow):
         body.setSpacing(0)
         self.pages = QStackedWidget()
         self.chat = ChatPane(service, store)
-        self.chat.open_model_requested.connect(self.choose_model_folder)
+        self.models = models_pane
+        if models_pane is not None:
+            self.chat.open_model_requested.connect(self.show_models)
+            self.chat.point_to_models_pane()
+            models_pane.use_requested.connect(self.load_model)
+            models_pane.unload_requested.connect(service.unload_model)
+            models_pane.settings_requested.connect(self.show_settings)
+            models_pane.chat_requested.connect(self.show_chat)
+        else:
+            self.chat.open_model_requested.connect(self.choose_model_folder)
         # With a conversation store the chat page has the history sidebar on its left.
         self.sidebar: HistorySidebar | None = None
         self.chat_page: QWidget = self.chat
@@ -147,6 +159,8 @@ class MainWindow(QMainWindow):
             splitter.setSizes([240, 760])
             self.chat_page = splitter
         self.pages.addWidget(self.chat_page)
+        if models_pane is not None:
+            self.pages.addWidget(models_pane)
         self.settings = settings_pane
         if settings_pane is not None:
             self.pages.addWidget(settings_pane)
@@ -163,6 +177,7 @@ class MainWindow(QMainWindow):
         service.model_loading.connect(self._on_service_model_loading)
         service.model_loaded.connect(self._on_service_model_loaded)
         service.model_load_failed.connect(self._on_service_model_load_failed)
+        service.model_unloaded.connect(self._on_service_model_unloaded)
         self._add_shortcuts()
         self.retranslate()
 
@@ -201,6 +216,9 @@ class MainWindow(QMainWindow):
         self._nav_pages: dict[QAbstractButton, QWidget] = {}
         self.chat_nav_button = self._nav_button(column, self.chat_page)
         self.chat_nav_button.setChecked(True)
+        self.models_nav_button: QPushButton | None = None
+        if self.models is not None:
+            self.models_nav_button = self._nav_button(column, self.models)
         self.settings_nav_button: QPushButton | None = None
         if self.settings is not None:
             self.settings_nav_button = self._nav_button(column, self.settings)
@@ -223,6 +241,7 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+L"), self, self._on_focus_input_shortcut_activated)
         QShortcut(QKeySequence("Ctrl+O"), self, self.choose_model_folder)
         QShortcut(QKeySequence("Ctrl+,"), self, self.show_settings)
+        QShortcut(QKeySequence("Ctrl+M"), self, self.show_models)
 
     # -- texts ------------------------------------------------------------------------------------
     def changeEvent(self, event: QEvent) -> None:
@@ -241,6 +260,10 @@ class MainWindow(QMainWindow):
         self.chat_nav_button.setText(self.tr("Chat"))
         self.chat_nav_button.setAccessibleName(self.tr("Show the chat"))
         self.chat_nav_button.setToolTip(self.tr("Chat (Ctrl+L)"))
+        if self.models_nav_button is not None:
+            self.models_nav_button.setText(self.tr("Models"))
+            self.models_nav_button.setAccessibleName(self.tr("Show the models"))
+            self.models_nav_button.setToolTip(self.tr("Models: download, load and remove (Ctrl+M)"))
         if self.settings_nav_button is not None:
             self.settings_nav_button.setText(self.tr("Settings"))
             self.settings_nav_button.setAccessibleName(self.tr("Show the settings"))
@@ -277,6 +300,12 @@ class MainWindow(QMainWindow):
     def show_chat(self) -> None:
         """Show the chat pane."""
         self._show_page(self.chat_page)
+
+    @Slot()
+    def show_models(self) -> None:
+        """Show the models pane (if the window has one)."""
+        if self.models is not None:
+            self._show_page(self.models)
 
     @Slot()
     def show_settings(self) -> None:
@@ -381,6 +410,12 @@ class MainWindow(QMainWindow):
         self._update_model_label()
         self.model_label.setToolTip(status.path)
         self.open_button.setEnabled(True)
+
+    @Slot()
+    def _on_service_model_unloaded(self) -> None:
+        self._model_state, self._model_status = "none", None
+        self._update_model_label()
+        self.model_label.setToolTip("")
 
     @Slot(str)
     def _on_service_model_load_failed(self, _message: str) -> None:

@@ -19,7 +19,7 @@
         <translation>高</translation>
     </message>
     <message>
-        <location line="+262"/>
+        <location line="+263"/>
         <source>Jump to latest</source>
         <translation>最新へ移動</translation>
     </message>
@@ -54,7 +54,24 @@
         <translation>この会話だけの指示、温度、返答の長さ</translation>
     </message>
     <message>
-        <location line="+139"/>
+        <location line="+13"/>
+        <source>Chat with language models on this computer: nothing leaves it.
+To start, get a model: Models recommends one that suits this PC.</source>
+        <translation>このコンピューターで言語モデルとチャットできます。データが外部に送られることはありません。
+まずはモデルを入手しましょう。「モデル」でこの PC に合うものをおすすめします。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Get a model...</source>
+        <translation>モデルを入手...</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the models</source>
+        <translation>モデルを表示</translation>
+    </message>
+    <message>
+        <location line="+145"/>
         <source>This conversation could not be opened. {reason}</source>
         <translation>この会話を開けませんでした。{reason}</translation>
     </message>
@@ -69,7 +86,7 @@
         <translation>この会話を続けるには、モデルを開いてください。</translation>
     </message>
     <message>
-        <location line="+112"/>
+        <location line="+123"/>
         <source>This reply is still being written (by another Hearth window or command).</source>
         <translation>この返答はまだ書き込み中です（別の Hearth ウィンドウまたはコマンドによる）。</translation>
     </message>
@@ -79,7 +96,7 @@
         <translation>送信</translation>
     </message>
     <message>
-        <location line="-693"/>
+        <location line="-726"/>
         <source>Send or stop</source>
         <translation>送信または停止</translation>
     </message>
@@ -95,14 +112,14 @@
         <translation>ステータス</translation>
     </message>
     <message>
-        <location line="+17"/>
-        <location line="+456"/>
+        <location line="+24"/>
+        <location line="+482"/>
         <location line="+73"/>
         <source>No model loaded</source>
         <translation>モデルが読み込まれていません</translation>
     </message>
     <message>
-        <location line="-545"/>
+        <location line="-578"/>
         <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
         <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
     </message>
@@ -118,7 +135,7 @@
         <translation>Hearth へようこそ</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+9"/>
         <source>Chat with language models on this computer: nothing leaves it.
 To start, open a model folder (an ONNX Runtime GenAI model, the folder that holds genai_config.json).</source>
         <translation>このコンピューター上で言語モデルとチャットできます。データが外部に送られることはありません。
@@ -135,7 +152,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="+316"/>
+        <location line="+342"/>
         <source>The model is busy; try again.</source>
         <translation>モデルは処理中です。もう一度お試しください。</translation>
     </message>
@@ -335,6 +352,14 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
 </context>
 <context>
+    <name>DocumentService</name>
+    <message>
+        <location filename="../../app/workers/documents.py" line="+496"/>
+        <source>No documents Hearth can read were found in {folders}.</source>
+        <translation>{folders} に Hearth が読める文書は見つかりませんでした。</translation>
+    </message>
+</context>
+<context>
     <name>ErrorPresenter</name>
     <message>
         <location filename="../../app/ui/error_presenter.py" line="+61"/>
@@ -503,7 +528,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="+235"/>
+        <location filename="../../app/ui/main_window.py" line="+254"/>
         <source>Execution provider</source>
         <translation>実行プロバイダー</translation>
     </message>
@@ -519,12 +544,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
     <message>
         <location line="+1"/>
-        <location line="+87"/>
+        <location line="+97"/>
         <source>Open model folder</source>
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="-86"/>
+        <location line="-96"/>
         <source>Chat</source>
         <translation>チャット</translation>
     </message>
@@ -537,6 +562,21 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <location line="+1"/>
         <source>Chat (Ctrl+L)</source>
         <translation>チャット（Ctrl+L）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Models</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Show the models</source>
+        <translation>モデルを表示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Models: download, load and remove (Ctrl+M)</source>
+        <translation>モデル：ダウンロード、読み込み、削除（Ctrl+M）</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -579,7 +619,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>設定を確認</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+60"/>
         <source>The model set to load at start is not at {folder}. Open another, or change it in Settings.</source>
         <translation>起動時に読み込むモデルが {folder} に見つかりません。別のモデルを開くか、設定で変更してください。</translation>
     </message>
@@ -740,6 +780,793 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <location line="+42"/>
         <source>Thinking</source>
         <translation>思考</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManager</name>
+    <message>
+        <location filename="../../app/workers/models.py" line="+73"/>
+        <source>Offline mode is on, so Hearth does not connect to Hugging Face. Turn it off in Settings (Privacy) to download models.</source>
+        <translation>オフラインモードがオンのため、Hearth は Hugging Face に接続しません。モデルをダウンロードするには、設定（プライバシー）でオフにしてください。</translation>
+    </message>
+    <message>
+        <location line="+434"/>
+        <source>{where} is already installed as {name}.</source>
+        <translation>{where} は「{name}」としてインストール済みです。</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>The catalog lists no document-search model.</source>
+        <translation>カタログに文書検索用のモデルがありません。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name} is already downloaded.</source>
+        <translation>{name} はダウンロード済みです。</translation>
+    </message>
+    <message>
+        <location line="+81"/>
+        <source>Hearth does not know where this download came from; discard it and start it again.</source>
+        <translation>このダウンロードの入手元がわかりません。破棄してから、もう一度ダウンロードしてください。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManagerPane</name>
+    <message>
+        <location filename="../../app/ui/models_pane.py" line="+151"/>
+        <source>Checking {folder}…</source>
+        <translation>{folder} を確認しています…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Remove {name} from the list? Its folder, {folder}, is not deleted.</source>
+        <translation>{name} を一覧から外しますか？フォルダー（{folder}）は削除されません。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove {name}? Its folder, {folder}, is deleted and {size} of disk space is freed.</source>
+        <translation>{name} を削除しますか？フォルダー（{folder}）が削除され、ディスクの空きが {size} 増えます。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The model is in use; it is unloaded first.</source>
+        <translation>このモデルは使用中のため、先にメモリから解放します。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove model</source>
+        <translation>モデルの削除</translation>
+    </message>
+    <message>
+        <location line="+328"/>
+        <source>en</source>
+        <comment>the language code of this translation</comment>
+        <translation>ja</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Models</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This PC</source>
+        <translation>この PC</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Recommended for this PC</source>
+        <translation>この PC へのおすすめ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Downloads</source>
+        <translation>ダウンロード</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Installed</source>
+        <translation>インストール済み</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Available models</source>
+        <translation>利用できるモデル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add from Hugging Face</source>
+        <translation>Hugging Face から追加</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Document search</source>
+        <translation>文書検索</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No models yet. Download the recommended one above, or import a model folder you already have.</source>
+        <translation>モデルはまだありません。上のおすすめをダウンロードするか、お持ちのモデルフォルダーを取り込んでください。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Models Hearth knows, checked against this PC. Each downloads the build that suits it.</source>
+        <translation>Hearth が扱えるモデルと、この PC で動くかどうかです。それぞれこの PC に合う版をダウンロードします。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Any ONNX Runtime GenAI model: search, or enter its repository (owner/name) and the sub-folder that holds genai_config.json.</source>
+        <translation>ONNX Runtime GenAI 形式のモデルなら追加できます。検索するか、リポジトリ（owner/name）と genai_config.json のあるサブフォルダーを入力してください。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Finding the passages of your documents that answer a question needs this small model. It runs on the CPU and stays on this PC.</source>
+        <translation>文書の中から質問に答える箇所を探すには、この小さなモデルが必要です。CPU で動き、データはこの PC から出ません。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The catalog lists no document-search model.</source>
+        <translation>カタログに文書検索用のモデルがありません。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Memory</source>
+        <translation>メモリ</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Graphics</source>
+        <translation>グラフィックス</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Free disk</source>
+        <translation>ディスクの空き</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Runtime</source>
+        <translation>ランタイム</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Check again</source>
+        <translation>再確認</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Measure memory, graphics and disk again</source>
+        <translation>メモリ、グラフィックス、ディスクをもう一度調べます</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Import folder…</source>
+        <translation>フォルダーを取り込む…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add a model folder you already have (the folder that holds genai_config.json)</source>
+        <translation>お持ちのモデルフォルダー（genai_config.json のあるフォルダー）を追加します</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Use it where it is (do not copy)</source>
+        <translation>コピーせずにその場所で使う</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>For a folder on a drive that stays connected; otherwise Hearth copies the model into its models folder</source>
+        <translation>常に接続しているドライブ上のフォルダー向けです。オフのときは、モデルを Hearth のモデルフォルダーにコピーします</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Import progress</source>
+        <translation>取り込みの進み具合</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Go to chat</source>
+        <translation>チャットへ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Loading the model</source>
+        <translation>モデルを読み込み中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search Hugging Face, e.g. phi-4 onnx</source>
+        <translation>Hugging Face を検索（例：phi-4 onnx）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search Hugging Face</source>
+        <translation>Hugging Face を検索</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search</source>
+        <translation>検索</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search results</source>
+        <translation>検索結果</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repository</source>
+        <translation>リポジトリ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>owner/name</source>
+        <translation>owner/name</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sub-folder</source>
+        <translation>サブフォルダー</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>e.g. cpu_and_mobile/cpu-int4-rtn-block-32 (empty: the top folder)</source>
+        <translation>例：cpu_and_mobile/cpu-int4-rtn-block-32（空欄ならいちばん上のフォルダー）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+175"/>
+        <source>Download</source>
+        <translation>ダウンロード</translation>
+    </message>
+    <message>
+        <location line="-174"/>
+        <source>Models message</source>
+        <translation>モデルに関するお知らせ</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Checking this PC…</source>
+        <translation>この PC を調べています…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{total} ({free} free now)</source>
+        <translation>{total}（現在の空き {free}）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+10"/>
+        <source>Unknown</source>
+        <translation>不明</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>{name}: {memory} of its own memory</source>
+        <translation>{name}：専用メモリ {memory}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No graphics card with its own memory was found; models run on the CPU.</source>
+        <translation>専用メモリを持つグラフィックスカードは見つかりませんでした。モデルは CPU で動きます。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{free} in the models folder ({folder})</source>
+        <translation>モデルフォルダー（{folder}）に {free}</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>ONNX Runtime GenAI is not installed: models cannot be loaded.</source>
+        <translation>ONNX Runtime GenAI がインストールされていないため、モデルを読み込めません。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>ONNX Runtime GenAI {version}; runs models on: {providers}</source>
+        <translation>ONNX Runtime GenAI {version}。モデルの実行先：{providers}</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Checking what this PC can run…</source>
+        <translation>この PC で動くモデルを調べています…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>None of the catalog&apos;s models fits this PC. You can still add a smaller model from Hugging Face below.</source>
+        <translation>カタログのモデルはどれもこの PC では動きません。下の「Hugging Face から追加」で、より小さなモデルを追加できます。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This PC has no GPU that can run these models, so the recommended one runs on the CPU: replies come more slowly.</source>
+        <translation>この PC にはこれらのモデルを動かせる GPU がないため、おすすめのモデルは CPU で動きます。返答には時間がかかります。</translation>
+    </message>
+    <message>
+        <location line="+73"/>
+        <source>Downloaded to {folder}</source>
+        <translation>ダウンロード先：{folder}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Downloading: see Downloads above.</source>
+        <translation>ダウンロード中です。上の「ダウンロード」をご覧ください。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Downloading…</source>
+        <translation>ダウンロード中…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Not downloaded yet.</source>
+        <translation>まだダウンロードしていません。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Offline mode is on: turn it off in Settings to download.</source>
+        <translation>オフラインモードがオンです。ダウンロードするには設定でオフにしてください。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Offline mode is on: Hearth does not connect to the internet, so downloads and search are off.</source>
+        <translation>オフラインモードがオンです。Hearth はインターネットに接続しないため、ダウンロードと検索は使えません。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Change it in Settings</source>
+        <translation>設定で変更</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Download the CPU build ({size})</source>
+        <translation>CPU 版をダウンロード（{size}）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Loading {name}…</source>
+        <translation>{name} を読み込み中…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} is loaded on {provider} in {seconds} s</source>
+        <translation>{name} を {provider} で読み込みました（{seconds} 秒</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>, using {memory} of memory</source>
+        <translation>、メモリ {memory} 使用</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>. You can chat now.</source>
+        <translation>）。チャットを始められます。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{name} could not be loaded: {reason}</source>
+        <translation>{name} を読み込めませんでした：{reason}</translation>
+    </message>
+    <message>
+        <location line="+104"/>
+        <source>The folder {folder} could not be opened.</source>
+        <translation>フォルダー {folder} を開けませんでした。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Checking the files…</source>
+        <translation>ファイルを確認しています…</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Removing…</source>
+        <translation>削除しています…</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Choose a model folder (the one that holds genai_config.json)</source>
+        <translation>モデルフォルダー（genai_config.json のあるフォルダー）を選択</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Searching…</source>
+        <translation>検索しています…</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Enter the repository as owner/name, e.g. microsoft/Phi-4-mini-instruct-onnx.</source>
+        <translation>リポジトリは owner/name の形で入力してください（例：microsoft/Phi-4-mini-instruct-onnx）。</translation>
+    </message>
+    <message>
+        <location line="+47"/>
+        <source>{name} is downloaded and ready: press Use to load it.</source>
+        <translation>{name} のダウンロードが完了しました。「使う」を押すと読み込みます。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The document-search model is downloaded.</source>
+        <translation>文書検索用のモデルをダウンロードしました。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The download was cancelled and its data deleted.</source>
+        <translation>ダウンロードを中止し、途中までのデータを削除しました。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Copying: {done} of {total}</source>
+        <translation>コピー中：{done} / {total}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{name} was added.</source>
+        <translation>{name} を追加しました。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>The import was cancelled; nothing was added.</source>
+        <translation>取り込みを中止しました。何も追加されていません。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{name} was removed; {size} of disk space was freed.</source>
+        <translation>{name} を削除しました。ディスクの空きが {size} 増えました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{name} was removed from the list.</source>
+        <translation>{name} を一覧から外しました。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>All {n} files are intact.</source>
+        <translation>{n} 個のファイルはすべて正常です。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>{repo} (no ONNX Runtime GenAI model)</source>
+        <translation>{repo}（ONNX Runtime GenAI 形式のモデルなし）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{where} · {downloads} downloads</source>
+        <translation>{where} · {downloads} ダウンロード</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>needs a token</source>
+        <translation>トークンが必要</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nothing found for “{query}”.</source>
+        <translation>「{query}」に一致するモデルは見つかりませんでした。</translation>
+    </message>
+</context>
+<context>
+    <name>ModelRows</name>
+    <message>
+        <location filename="../../app/ui/model_rows.py" line="+43"/>
+        <source>{n} bytes</source>
+        <translation>{n} バイト</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{size}/s</source>
+        <translation>{size}/秒</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{n} s</source>
+        <translation>{n} 秒</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{n} min</source>
+        <translation>{n} 分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{h} h {m} min</source>
+        <translation>{h} 時間 {m} 分</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>never used</source>
+        <translation>未使用</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>used just now</source>
+        <translation>たった今使用</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>used {n} min ago</source>
+        <translation>{n} 分前に使用</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>used {n} h ago</source>
+        <translation>{n} 時間前に使用</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>last used {date}</source>
+        <translation>最終使用 {date}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{providers} build</source>
+        <translation>{providers} 版</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Runs on your GPU</source>
+        <translation>GPU で動作</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Runs on CPU (slow)</source>
+        <translation>CPU で動作（低速）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Does not fit</source>
+        <translation>動作不可</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>No build of this model can run here.</source>
+        <translation>このモデルには、この PC で動く版がありません。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Needs {need} of GPU memory; your GPU has {have}.</source>
+        <translation>GPU メモリが {need} 必要です。お使いの GPU は {have} です。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Needs {need} of memory; {free} is free.</source>
+        <translation>メモリが {need} 必要です。空きは {free} です。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Your GPU cannot run it (details in the tooltip).</source>
+        <translation>お使いの GPU では動きません（詳しくはツールチップ）。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Needs {need} of free memory; {free} is free.</source>
+        <translation>空きメモリが {need} 必要ですが、空きは {free} です。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Needs a GPU with {need} of memory.</source>
+        <translation>メモリ {need} の GPU が必要です。</translation>
+    </message>
+    <message>
+        <location line="+133"/>
+        <source>Downloads the {build} ({folder}).</source>
+        <translation>{build}（{folder}）をダウンロードします。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Checking this PC…</source>
+        <translation>この PC を調べています…</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <location line="+149"/>
+        <source>In use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="-147"/>
+        <location line="+174"/>
+        <source>Use</source>
+        <translation>使う</translation>
+    </message>
+    <message>
+        <location line="-173"/>
+        <location line="+174"/>
+        <source>Load this model for chatting</source>
+        <translation>このモデルを読み込んでチャットに使います</translation>
+    </message>
+    <message>
+        <location line="-170"/>
+        <location line="+339"/>
+        <source>Resume</source>
+        <translation>再開</translation>
+    </message>
+    <message>
+        <location line="-336"/>
+        <source>Downloading…</source>
+        <translation>ダウンロード中…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Download</source>
+        <translation>ダウンロード</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+333"/>
+        <source>Offline mode is on: turn it off in Settings to download.</source>
+        <translation>オフラインモードがオンです。ダウンロードするには設定でオフにしてください。</translation>
+    </message>
+    <message>
+        <location line="-329"/>
+        <source>This model does not fit this PC. To download it anyway, enter its repository under Add from Hugging Face.</source>
+        <translation>このモデルはこの PC では動きません。それでもダウンロードするには、「Hugging Face から追加」にリポジトリを入力してください。</translation>
+    </message>
+    <message>
+        <location line="+131"/>
+        <source>Default</source>
+        <translation>既定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Loaded when Hearth starts</source>
+        <translation>Hearth の起動時に読み込みます</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Missing</source>
+        <translation>見つかりません</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>used where it is</source>
+        <translation>元の場所で使用</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The folder is missing (a removed drive?). Reconnect it, or remove the model from the list.</source>
+        <translation>フォルダーが見つかりません（ドライブが外れていませんか？）。接続し直すか、一覧からモデルを外してください。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Unload</source>
+        <translation>解放</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Free the memory this model takes</source>
+        <translation>このモデルが使っているメモリを解放します</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Set as default</source>
+        <translation>既定にする</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Load this model when Hearth starts</source>
+        <translation>Hearth の起動時にこのモデルを読み込みます</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>More</source>
+        <translation>その他</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>More actions for {name}</source>
+        <translation>{name} のその他の操作</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Open folder</source>
+        <translation>フォルダーを開く</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Check files</source>
+        <translation>ファイルを検証</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Remove from list…</source>
+        <translation>一覧から外す…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove…</source>
+        <translation>削除…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Download the CPU build ({size})</source>
+        <translation>CPU 版をダウンロード（{size}）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This build needs more GPU memory than this PC has; {name}&apos;s CPU build fits in memory.</source>
+        <translation>この版はこの PC の GPU メモリには収まりません。{name} の CPU 版ならメモリに収まります。</translation>
+    </message>
+    <message>
+        <location line="+106"/>
+        <source>Progress of {name}</source>
+        <translation>{name} の進み具合</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{done} of {total}</source>
+        <translation>{done} / {total}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Asking Hugging Face for the files…</source>
+        <translation>Hugging Face にファイルを問い合わせています…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{time} left</source>
+        <translation>残り {time}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Stopping…</source>
+        <translation>停止しています…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Paused at {amount}.</source>
+        <translation>{amount} で一時停止中です。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paused before any data arrived.</source>
+        <translation>データを受け取る前に一時停止しました。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Hearth does not know where it came from: discard it and download the model again.</source>
+        <translation>入手元がわからないため、破棄してからモデルをもう一度ダウンロードしてください。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Pause</source>
+        <translation>一時停止</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Retry</source>
+        <translation>再試行</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discard</source>
+        <translation>破棄</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Stop and delete what was downloaded</source>
+        <translation>停止して、ダウンロードした分を削除します</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Token settings</source>
+        <translation>トークンの設定</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Settings keeps your Hugging Face token in the system keyring</source>
+        <translation>Hugging Face のトークンは設定から登録し、システムのキーリングに保管されます</translation>
     </message>
 </context>
 <context>
