@@ -23,6 +23,8 @@ Figures:
 - query_cpu_p95_ms_100k: CPU time a search uses (all its threads together): on a machine busy
   with other work (see load_avg_start / load_avg_end against cpus) wall times stretch, this
   does not.
+- query_best_p95_ms_100k: each query is asked several times (--queries over the 20 distinct
+  ones); the p95 over queries of each one's fastest run, nearer what an idle machine gives.
 - lexical_p95_ms_100k: the same queries without an embedder.
 - embed_query_ms: the query embedding alone (median).
 - file_mb_100k: the index file's size.
@@ -243,6 +245,10 @@ def bench_search(folder: Path, total: int, queries: int, embedder: OnnxEmbedder
             hybrid.append((t1 - t0) * 1000)
             lexical.append((t2 - t1) * 1000)
             embed.append((t3 - t2) * 1000)
+    best: dict[str, float] = {}
+    for query, ms in zip(asked, hybrid, strict=True):
+        best[query] = min(ms, best.get(query, ms))
+    out["query_best_p95_ms_100k"] = float(np.percentile(list(best.values()), 95))
     out["query_p50_ms_100k"] = statistics.median(hybrid)
     out["query_p95_ms_100k"] = float(np.percentile(hybrid, 95))
     out["query_cpu_p95_ms_100k"] = float(np.percentile(cpu, 95))

@@ -17,6 +17,7 @@ from app.core.documents.embedder import OnnxEmbedder
 from app.core.documents.extract import extract
 from app.core.documents.index import (
     INDEX_FILE,
+    MIGRATIONS,
     RRF_K,
     SCHEMA_VERSION,
     DocumentIndex,
@@ -436,6 +437,27 @@ def test_the_index_lives_next_to_the_conversations(app_paths: AppPaths) -> None:
     with sqlite3.connect(app_paths.data / INDEX_FILE) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_older_file_is_upgraded_keeping_its_documents(tmp_path: Path) -> None:
+    path = tmp_path / INDEX_FILE
+    with sqlite3.connect(path, isolation_level=None) as db:
+        db.execute("BEGIN")
+        MIGRATIONS[0](db)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO documents (id, path, path_key, name, status, added_at, "
+                   "updated_at) VALUES (1, '/a.txt', '/a.txt', 'a.txt', 'indexed', 0, 0)")
+        db.execute("INSERT INTO chunks (id, document_id, ordinal, text) "
+                   "VALUES (1, 1, 0, 'The spare valve is in warehouse seven.')")
+        db.execute("INSERT INTO chunks_fts (rowid, body, cjk) "
+                   "VALUES (1, 'The spare valve is in warehouse seven.', '')")
+        db.execute("COMMIT")
+    with DocumentIndex.open(path) as index:
+        (hit,) = index.search("warehouse")
+        assert (hit.chunk.text, hit.chunk.char_start, hit.chunk.char_end) == (
+            "The spare valve is in warehouse seven.", 0, 0)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_damaged_file_is_set_aside_on_opening(tmp_path: Path) -> None:

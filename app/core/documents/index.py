@@ -206,8 +206,6 @@ def _v1_tables(db: sqlite3.Connection) -> None:
             page_end INTEGER,
             heading_path TEXT NOT NULL DEFAULT '[]',
             token_count INTEGER NOT NULL DEFAULT 0,
-            char_start INTEGER NOT NULL DEFAULT 0,
-            char_end INTEGER NOT NULL DEFAULT 0,
             UNIQUE (document_id, ordinal)
         );
         CREATE TABLE vectors (
@@ -248,7 +246,15 @@ def _v1_tables(db: sqlite3.Connection) -> None:
     """)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_tables]
+def _v2_offsets(db: sqlite3.Connection) -> None:
+    # Where each chunk lies in its document's text (0, 0 for chunks written before).
+    _execute_script(db, """
+        ALTER TABLE chunks ADD COLUMN char_start INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chunks ADD COLUMN char_end INTEGER NOT NULL DEFAULT 0;
+    """)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_tables, _v2_offsets]
 """MIGRATIONS[i] upgrades a file from version i to i + 1; append, never edit a released one."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
