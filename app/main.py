@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from app.ui.models_pane import ModelManagerPane
     from app.ui.settings_pane import SettingsPane
     from app.ui.theme import ThemeManager
+    from app.workers.documents import DocumentService
     from app.workers.generation import GenerationService
     from app.workers.models import ModelManager
 
@@ -135,12 +136,15 @@ class Hearth:
     models: ModelManager
     models_pane: ModelManagerPane
     conversations: Store | None
+    documents: DocumentService | None = None
 
     def shutdown(self) -> None:
-        """Pause downloads (their bytes wait for the next start), stop the generation thread,
-        close the conversation store."""
+        """Pause downloads (their bytes wait for the next start), stop the generation thread
+        and the document tasks, close the conversation store and the document index."""
         self.models.shutdown()
         self.service.shutdown()
+        if self.documents is not None:
+            self.documents.shutdown()
         if self.conversations is not None:
             self.conversations.close()
 
@@ -154,6 +158,7 @@ def build_window(paths: AppPaths, store: SettingsStore, settings: Settings,
     from app.ui.main_window import MainWindow
     from app.ui.models_pane import ModelManagerPane
     from app.ui.settings_pane import SettingsPane
+    from app.workers.documents import DocumentService
     from app.workers.generation import GenerationService
     from app.workers.models import ModelManager
 
@@ -172,9 +177,16 @@ def build_window(paths: AppPaths, store: SettingsStore, settings: Settings,
     pane.settings_applied.connect(applier._on_settings_pane_settings_applied)
     saver = _DefaultModelSaver(store, pane, models_pane)
     models_pane.default_requested.connect(saver._on_models_pane_default_requested)
+    documents = None
+    if conversations is not None:  # documents belong to saved conversations
+        documents = DocumentService.for_paths(paths, manager.embedder_folder())
+        documents.forget_deleted_conversations(conversations)
+        manager.embedders_changed.connect(
+            lambda: documents.set_embedder_folder(manager.embedder_folder()))
+        window.chat.set_documents(documents)
     if warnings:
         window.show_settings_notice()
-    return Hearth(window, service, pane, manager, models_pane, conversations)
+    return Hearth(window, service, pane, manager, models_pane, conversations, documents)
 
 
 def open_start_model(window: MainWindow, settings: Settings, model_dir: str | None) -> None:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QTextCursor
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.chat import ChatMessage
 from app.core.documents.answer import CITATION_RE, Source, cited, link_citations
+from app.ui.markdown_render import theme
 from app.ui.markdown_view import StreamingMarkdownView
 
 SOURCE_SCHEME = "hearth-source"
@@ -233,6 +234,15 @@ class _EditBox(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
+class _BubbleLayout(QVBoxLayout):
+    """The layout of a user's bubble, which the chat aligns right: the chat's layout asks its
+    height at the full width, then narrows it to its size hint, so a long question got the
+    height of one line and was cut off. Its height is the one for the width it will have."""
+
+    def heightForWidth(self, width: int) -> int:
+        return super().heightForWidth(min(width, self.sizeHint().width()))
+
+
 class MessageWidget(QFrame):
     """A user or assistant message.
 
@@ -281,7 +291,7 @@ class MessageWidget(QFrame):
         self._finished = False
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        outer = QVBoxLayout(self)
+        outer = _BubbleLayout(self) if role == "user" else QVBoxLayout(self)
         outer.setContentsMargins(14, 10, 14, 8)
         outer.setSpacing(4)
 
@@ -426,6 +436,8 @@ class MessageWidget(QFrame):
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
             self.retranslate()
+        elif event.type() == QEvent.Type.PaletteChange:
+            self._update_sources_view()  # its links take the light or dark theme's colour
         super().changeEvent(event)
 
     def retranslate(self) -> None:
@@ -589,8 +601,11 @@ class MessageWidget(QFrame):
         if not sources:
             self.sources_view.hide()
             return
-        lines = [f'<a href="{SOURCE_SCHEME}:{s.n}">[{s.n}]&nbsp;{html.escape(s.label)}</a>'
-                 for s in sources]
+        # The colour of the links in the answer (the Markdown theme's), not the palette's.
+        dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
+        style = f"color: {theme(dark=dark).link}; text-decoration: none;"
+        lines = [f'<a href="{SOURCE_SCHEME}:{s.n}" style="{style}">[{s.n}]&nbsp;'
+                 f"{html.escape(s.label)}</a>" for s in sources]
         self.sources_view.setText(
             f"<b>{html.escape(self.tr('Sources'))}</b><br>" + "<br>".join(lines))
         self.sources_view.setToolTip(self.tr("Click a source to open the file"))

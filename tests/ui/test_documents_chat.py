@@ -23,14 +23,22 @@ from pytestqt.qtbot import QtBot
 
 from app.core.chat import GenerationOptions
 from app.core.documents.answer import Source
+from app.core.documents.extract import extract
+from app.core.documents.index import DocumentIndex
+from app.core.paths import AppPaths
+from app.core.settings import SettingsStore
 from app.core.store import Store
+from app.main import build_window, resources_dir, translations_dir
 from app.ui.chat_pane import ChatPane
 from app.ui.document_chips import DocumentChip, local_paths
+from app.ui.i18n import LanguageManager
 from app.ui.main_window import MainWindow
 from app.ui.message_widget import MessageWidget
+from app.ui.theme import ThemeManager
 from app.workers.documents import DocumentService
 from app.workers.generation import GenerationService
 from tests.conftest import FIXTURES, TINY_LLAMA
+from tests.embedders import minilm_folder
 from tests.workers.test_document_service import big_text
 
 DOCS = FIXTURES / "documents"
@@ -412,3 +420,58 @@ def test_a_cited_page_opens_the_file_and_names_the_page(qtbot: QtBot, setup: Set
     widget.sources_view.linkActivated.emit("hearth-source:3")
     assert len(opened) == 1
     assert "moved.pdf" in chat._banner.text()
+
+
+def test_a_long_question_is_not_cut_off(qtbot: QtBot, setup: Setup) -> None:
+    # Questions about documents run long; the right-aligned bubble used to get the height of
+    # its text at the chat's full width, then was narrowed, and its last line was cut off.
+    chat = setup.chat
+    chat._stack.setCurrentWidget(chat._scroll)
+    qtbot.waitUntil(lambda: chat._scroll.viewport().width() > 600)
+    full = chat._scroll.viewport().width() - 48 - 28  # the list's and the bubble's margins
+    probe = MessageWidget("user")
+    qtbot.addWidget(probe)
+    text = ""
+    for _ in range(200):  # a question one line long at the full width, two in the bubble
+        text += "coolant pump "
+        probe.body.set_markdown(text)
+        if probe.body.heightForWidth(480) > probe.body.heightForWidth(full):
+            break
+    bubble = chat._add_user_widget(text.strip())
+    qtbot.waitUntil(lambda: bubble.isVisible() and bubble.body.width() > 0)
+    qtbot.wait(50)
+    width = bubble.body.width()
+    assert width < full
+    assert bubble.body.heightForWidth(width) > bubble.body.heightForWidth(full)
+    assert bubble.body.height() >= bubble.body.heightForWidth(width)
+
+
+def test_the_app_gives_the_chat_its_documents(qtbot: QtBot, qapp: QApplication,
+                                              app_paths: AppPaths) -> None:
+    # A conversation deleted in an earlier session still links a document.
+    with Store.for_paths(app_paths.ensure()) as conversations:
+        trashed = conversations.create_conversation(first_message="about the report").id
+        conversations.delete(trashed)
+    with DocumentIndex.for_paths(app_paths) as index:
+        index.add(extract(DOCS / "onboarding.md"), conversation_id=trashed)
+    settings_store = SettingsStore(app_paths)
+    settings, warnings = settings_store.load()
+    hearth = build_window(app_paths, settings_store, settings, warnings,
+                          ThemeManager(qapp, resources_dir()), LanguageManager(translations_dir()))
+    qtbot.addWidget(hearth.window)
+    try:
+        documents = hearth.documents
+        assert documents is not None
+        assert hearth.window.chat.documents is documents
+        assert documents.index_path == app_paths.data / "documents.sqlite3"
+        assert documents.index.documents(conversation_id=trashed) == []
+        assert documents.embedder_folder is None  # no search model downloaded yet
+        # The search model arrives (as the models pane installs it): indexed text is embedded.
+        embedder_id = hearth.models.catalog.embedders[0].id
+        folder = minilm_folder(hearth.models.embedder_dest(embedder_id).parent, name=embedder_id)
+        with qtbot.waitSignal(documents.reembed_finished, timeout=120_000) as done:
+            hearth.models.embedders_changed.emit()
+        assert documents.embedder_folder == folder
+        assert done.args[0] > 0
+    finally:
+        hearth.shutdown()
