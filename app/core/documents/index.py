@@ -247,11 +247,12 @@ def _v1_tables(db: sqlite3.Connection) -> None:
 
 
 def _v2_offsets(db: sqlite3.Connection) -> None:
-    # Where each chunk lies in its document's text (0, 0 for chunks written before).
-    _execute_script(db, """
-        ALTER TABLE chunks ADD COLUMN char_start INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE chunks ADD COLUMN char_end INTEGER NOT NULL DEFAULT 0;
-    """)
+    # Where each chunk lies in its document's text (0, 0 for chunks written before). A build
+    # made while this was being written had the columns in version 1 already: skip those.
+    have = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
+    for column in ("char_start", "char_end"):
+        if column not in have:
+            db.execute(f"ALTER TABLE chunks ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_tables, _v2_offsets]
