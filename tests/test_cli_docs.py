@@ -179,6 +179,7 @@ def test_progress_is_shown_on_a_terminal_only(capsys: pytest.CaptureFixture[str]
                                               library: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = Terminal()
+    real_stderr = sys.stderr
     monkeypatch.setattr(sys, "stderr", terminal)
     code = main(["docs", "add", str(library / "ja"), str(library / "aurora_report.pdf")])
     assert code == 0
@@ -188,7 +189,8 @@ def test_progress_is_shown_on_a_terminal_only(capsys: pytest.CaptureFixture[str]
     assert "[2/3] 経理規程.docx: reading" in shown
     assert "[3/3] aurora_report.pdf: reading" in shown
     assert "\r" not in capsys.readouterr().out
-    monkeypatch.undo()
+    # Only stderr goes back: undo() would also drop conftest's per-test data folder.
+    monkeypatch.setattr(sys, "stderr", real_stderr)
     code, _, err = run(capsys, "docs", "add", str(AURORA))
     assert code == 0
     assert "[1/1]" not in err

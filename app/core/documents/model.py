@@ -20,7 +20,7 @@ class Block:
 
     text: str
     page: int | None
-    """1-based page (PDF page, PPTX slide, XLSX sheet number); None where the format has no pages."""
+    """1-based page (PDF page, PPTX slide, XLSX sheet number); None where the format has none."""
     heading_path: tuple[str, ...] = ()
     """The headings this block sits under, outermost first (a sheet or slide title counts)."""
     kind: BlockKind = "paragraph"
