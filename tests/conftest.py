@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,22 @@ FIXTURES = Path(__file__).parent / "fixtures"
 MODELS = FIXTURES / "models"
 TINY_LLAMA = MODELS / "tiny-llama"
 TINY_GPTOSS = MODELS / "tiny-gptoss"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def real_folders_untouched() -> Iterator[None]:
+    """No test may write to the user's real Hearth folders (a leaked override once did)."""
+    saved = os.environ.pop(DATA_DIR_ENV, None)
+    try:
+        real = AppPaths.from_env()
+    finally:
+        if saved is not None:
+            os.environ[DATA_DIR_ENV] = saved
+    folders = (real.data, real.config, real.logs)
+    before = {f: f.exists() for f in folders}
+    yield
+    created = [str(f) for f in folders if f.exists() and not before[f]]
+    assert not created, f"tests wrote to the real app folders: {created}"
 
 
 @pytest.fixture(autouse=True)
