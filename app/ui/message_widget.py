@@ -605,11 +605,21 @@ class MessageWidget(QFrame):
         dark = self.palette().color(QPalette.ColorRole.Base).lightness() < 128
         style = f"color: {theme(dark=dark).link}; text-decoration: none;"
         lines = [f'<a href="{SOURCE_SCHEME}:{s.n}" style="{style}">[{s.n}]&nbsp;'
-                 f"{html.escape(s.label)}</a>" for s in sources]
-        self.sources_view.setText(
-            f"<b>{html.escape(self.tr('Sources'))}</b><br>" + "<br>".join(lines))
+                 f"{html.escape(self._source_label(s))}</a>" for s in sources]
+        heading = html.escape(self.tr("Sources"))
+        self.sources_view.setText(f"<b>{heading}</b><br>" + "<br>".join(lines))
         self.sources_view.setToolTip(self.tr("Click a source to open the file"))
         self.sources_view.show()
+
+    def _source_label(self, source: Source) -> str:
+        """'report.pdf, p. 3' as `Source.label` has it, in the interface's language."""
+        start, end = source.page_start, source.page_end
+        if start is None:
+            return source.name
+        if end is None or end == start:
+            return self.tr("{name}, p. {page}").format(name=source.name, page=start)
+        return self.tr("{name}, pp. {start}-{end}").format(name=source.name, start=start,
+                                                            end=end)
 
     @Slot(str)
     def _on_body_link_activated(self, url: str) -> None:

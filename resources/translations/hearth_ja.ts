@@ -2,9 +2,57 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ja_JP">
 <context>
+    <name>AttachButton</name>
+    <message>
+        <location filename="../../app/ui/document_chips.py" line="+455"/>
+        <source>Attach</source>
+        <translation>添付</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Attach documents to this chat: PDF, Word, PowerPoint, Excel, CSV, text, Markdown, HTML or code. You can also drop files or folders on the chat.</source>
+        <translation>このチャットに文書を添付します（PDF、Word、PowerPoint、Excel、CSV、テキスト、Markdown、HTML、ソースコード）。ファイルやフォルダーをチャットにドロップしても添付できます。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Attach documents</source>
+        <translation>文書を添付</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Files…</source>
+        <translation>ファイル…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Folder…</source>
+        <translation>フォルダー…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Library</source>
+        <translation>ライブラリ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save these documents as a library…</source>
+        <translation>これらの文書をライブラリとして保存…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name} ({n})</source>
+        <translation>{name}（{n}）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No libraries yet</source>
+        <translation>ライブラリはまだありません</translation>
+    </message>
+</context>
+<context>
     <name>ChatPane</name>
     <message>
-        <location filename="../../app/ui/chat_pane.py" line="+67"/>
+        <location filename="../../app/ui/chat_pane.py" line="+115"/>
         <source>Low</source>
         <translation>低</translation>
     </message>
@@ -19,7 +67,17 @@
         <translation>高</translation>
     </message>
     <message>
-        <location line="+263"/>
+        <location line="+85"/>
+        <source>Documents</source>
+        <translation>文書</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>All files</source>
+        <translation>すべてのファイル</translation>
+    </message>
+    <message>
+        <location line="+244"/>
         <source>Jump to latest</source>
         <translation>最新へ移動</translation>
     </message>
@@ -71,32 +129,87 @@ To start, get a model: Models recommends one that suits this PC.</source>
         <translation>モデルを表示</translation>
     </message>
     <message>
-        <location line="+145"/>
+        <location line="+73"/>
+        <source>Your message will be sent when the documents have been read.</source>
+        <translation>文書の読み込みが終わったらメッセージを送信します。</translation>
+    </message>
+    <message>
+        <location line="+81"/>
         <source>This conversation could not be opened. {reason}</source>
         <translation>この会話を開けませんでした。{reason}</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+75"/>
+        <source>Attach documents</source>
+        <translation>文書を添付</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Attach a folder</source>
+        <translation>フォルダーを添付</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Save as a library</source>
+        <translation>ライブラリとして保存</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A library can be attached to other chats. Name:</source>
+        <translation>ライブラリはほかのチャットにも添付できます。名前:</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Saved {n} documents as the library “{name}”.</source>
+        <translation>{n} 件の文書をライブラリ「{name}」として保存しました。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Documents cannot be attached: the conversation history could not be opened.</source>
+        <translation>文書を添付できません。会話履歴を開けませんでした。</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Opened {name} (the passage is on page {page}).</source>
+        <translation>{name} を開きました（該当箇所は {page} ページです）。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Opened {name}.</source>
+        <translation>{name} を開きました。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{name} could not be opened: it is no longer at {path}, or no program on this computer opens it.</source>
+        <translation>{name} を開けませんでした。{path} にもう存在しないか、このコンピューターに開けるプログラムがありません。</translation>
+    </message>
+    <message>
+        <location line="+112"/>
         <source>This conversation could not be saved. {reason} What is on screen stays; Hearth tries again as the conversation goes on.</source>
         <translation>この会話を保存できませんでした。{reason} 画面の内容はそのまま残ります。会話を続けると Hearth が再度保存を試みます。</translation>
     </message>
     <message>
-        <location line="+121"/>
+        <location line="+127"/>
         <source>Open a model to go on with this conversation.</source>
         <translation>この会話を続けるには、モデルを開いてください。</translation>
     </message>
     <message>
-        <location line="+123"/>
+        <location line="+144"/>
         <source>This reply is still being written (by another Hearth window or command).</source>
         <translation>この返答はまだ書き込み中です（別の Hearth ウィンドウまたはコマンドによる）。</translation>
     </message>
     <message>
-        <location line="+266"/>
+        <location line="+270"/>
         <source>Send</source>
         <translation>送信</translation>
     </message>
     <message>
-        <location line="-726"/>
+        <location line="+0"/>
+        <source>Waiting…</source>
+        <translation>待機中…</translation>
+    </message>
+    <message>
+        <location line="-1003"/>
         <source>Send or stop</source>
         <translation>送信または停止</translation>
     </message>
@@ -113,13 +226,13 @@ To start, get a model: Models recommends one that suits this PC.</source>
     </message>
     <message>
         <location line="+24"/>
-        <location line="+482"/>
+        <location line="+755"/>
         <location line="+73"/>
         <source>No model loaded</source>
         <translation>モデルが読み込まれていません</translation>
     </message>
     <message>
-        <location line="-578"/>
+        <location line="-851"/>
         <source>How long the model thinks before it answers. More effort means longer thinking and usually better answers to hard questions; less is faster.</source>
         <translation>回答する前にモデルが考える長さです。深くすると考える時間が長くなり、難しい質問にはたいてい良い回答になります。浅くすると速くなります。</translation>
     </message>
@@ -152,12 +265,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルフォルダーを開く</translation>
     </message>
     <message>
-        <location line="+342"/>
+        <location line="+607"/>
         <source>The model is busy; try again.</source>
         <translation>モデルは処理中です。もう一度お試しください。</translation>
     </message>
     <message>
-        <location line="+197"/>
+        <location line="+205"/>
         <source>Loading {path}...</source>
         <translation>{path} を読み込み中...</translation>
     </message>
@@ -207,12 +320,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>{n} トークン · {tps:.1f} tok/s · 最初のトークンまで {ttft:.0f} ms</translation>
     </message>
     <message>
-        <location line="+149"/>
+        <location line="+150"/>
         <source>{model} · {tps:.1f} tok/s · {n} tokens</source>
         <translation>{model} · {tps:.1f} tok/s · {n} トークン</translation>
     </message>
     <message>
-        <location line="+88"/>
+        <location line="+90"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
@@ -352,11 +465,146 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
 </context>
 <context>
+    <name>DocumentChip</name>
+    <message>
+        <location filename="../../app/ui/document_chips.py" line="-262"/>
+        <source>Library: {name}</source>
+        <translation>ライブラリ: {name}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{n} documents</source>
+        <translation>{n} 件の文書</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>1 document</source>
+        <translation>1 件の文書</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A library: its documents are attached to this chat as a whole.</source>
+        <translation>ライブラリです。含まれる文書がまとめてこのチャットに添付されています。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Take this library out of the chat</source>
+        <translation>このライブラリをチャットから外す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+10"/>
+        <source>Remove {name}</source>
+        <translation>{name} を外す</translation>
+    </message>
+    <message>
+        <location line="-2"/>
+        <source>Stop reading and remove</source>
+        <translation>読み込みを中止して外す</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Remove from this chat</source>
+        <translation>このチャットから外す</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Waiting</source>
+        <translation>待機中</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reading…</source>
+        <translation>読み込み中…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reading {percent}%</source>
+        <translation>読み込み中 {percent}%</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Indexing…</source>
+        <translation>索引を作成中…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Indexing {percent}%</source>
+        <translation>索引を作成中 {percent}%</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Failed: {reason}</source>
+        <translation>失敗: {reason}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ready</source>
+        <translation>準備完了</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>1 slide</source>
+        <translation>1 スライド</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{n} slides</source>
+        <translation>{n} スライド</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>1 sheet</source>
+        <translation>1 シート</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{n} sheets</source>
+        <translation>{n} シート</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>1 page</source>
+        <translation>1 ページ</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>{n} pages</source>
+        <translation>{n} ページ</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Click to open it; the cross stops reading it and removes it.</source>
+        <translation>クリックで開きます。× を押すと読み込みを中止して外します。</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentChipRow</name>
+    <message>
+        <location line="+60"/>
+        <source>Stop reading</source>
+        <translation>読み込みを中止</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop reading the documents not read yet</source>
+        <translation>まだ読み込んでいない文書の読み込みを中止します</translation>
+    </message>
+</context>
+<context>
     <name>DocumentService</name>
     <message>
-        <location filename="../../app/workers/documents.py" line="+496"/>
+        <location filename="../../app/workers/documents.py" line="+508"/>
         <source>No documents Hearth can read were found in {folders}.</source>
         <translation>{folders} に Hearth が読める文書は見つかりませんでした。</translation>
+    </message>
+</context>
+<context>
+    <name>DropOverlay</name>
+    <message>
+        <location filename="../../app/ui/document_chips.py" line="+172"/>
+        <source>Drop files or folders to attach them to this chat</source>
+        <translation>ファイルやフォルダーをここにドロップすると、このチャットに添付されます</translation>
     </message>
 </context>
 <context>
@@ -632,7 +880,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="+407"/>
+        <location filename="../../app/ui/message_widget.py" line="+450"/>
         <source>Copy</source>
         <translation>コピー</translation>
     </message>
@@ -734,12 +982,32 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>この返答をもう一度生成</translation>
     </message>
     <message>
-        <location line="+181"/>
+        <location line="+130"/>
+        <source>Sources</source>
+        <translation>出典</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Click a source to open the file</source>
+        <translation>出典をクリックするとファイルを開きます</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{name}, p. {page}</source>
+        <translation>{name}、{page} ページ</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name}, pp. {start}-{end}</source>
+        <translation>{name}、{start}〜{end} ページ</translation>
+    </message>
+    <message>
+        <location line="+132"/>
         <source>Version {index} of {count}</source>
         <translation>{count} 件中 {index} 件目の版</translation>
     </message>
     <message>
-        <location line="-194"/>
+        <location line="-287"/>
         <location line="+12"/>
         <source>Regenerate reply</source>
         <translation>返答を再生成</translation>
@@ -767,17 +1035,17 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>次の版</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <source>Hearth stopped before this reply was finished.</source>
         <translation>この返答が終わる前に Hearth が停止しました。</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+25"/>
         <source>The model gave no answer; only its thinking is shown.</source>
         <translation>モデルは回答しませんでした。思考の内容だけを表示しています。</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+131"/>
         <source>Thinking</source>
         <translation>思考</translation>
     </message>
@@ -813,7 +1081,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>ModelManagerPane</name>
     <message>
-        <location filename="../../app/ui/models_pane.py" line="+151"/>
+        <location filename="../../app/ui/models_pane.py" line="+152"/>
         <source>Checking {folder}…</source>
         <translation>{folder} を確認しています…</translation>
     </message>
@@ -838,7 +1106,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルの削除</translation>
     </message>
     <message>
-        <location line="+328"/>
+        <location line="+327"/>
         <source>en</source>
         <comment>the language code of this translation</comment>
         <translation>ja</translation>
@@ -1020,12 +1288,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
     </message>
     <message>
         <location line="+1"/>
-        <location line="+175"/>
+        <location line="+174"/>
         <source>Download</source>
         <translation>ダウンロード</translation>
     </message>
     <message>
-        <location line="-174"/>
+        <location line="-173"/>
         <source>Models message</source>
         <translation>モデルに関するお知らせ</translation>
     </message>
@@ -1061,12 +1329,12 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>モデルフォルダー（{folder}）に {free}</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+7"/>
         <source>ONNX Runtime GenAI is not installed: models cannot be loaded.</source>
         <translation>ONNX Runtime GenAI がインストールされていないため、モデルを読み込めません。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>ONNX Runtime GenAI {version}; runs models on: {providers}</source>
         <translation>ONNX Runtime GenAI {version}。モデルの実行先：{providers}</translation>
     </message>
@@ -1186,7 +1454,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>リポジトリは owner/name の形で入力してください（例：microsoft/Phi-4-mini-instruct-onnx）。</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+49"/>
         <source>{name} is downloaded and ready: press Use to load it.</source>
         <translation>{name} のダウンロードが完了しました。「使う」を押すと読み込みます。</translation>
     </message>
@@ -1246,7 +1514,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
         <translation>トークンが必要</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+10"/>
         <source>Nothing found for “{query}”.</source>
         <translation>「{query}」に一致するモデルは見つかりませんでした。</translation>
     </message>
@@ -2048,7 +2316,7 @@ To start, open a model folder (an ONNX Runtime GenAI model, the folder that hold
 <context>
     <name>ThinkingSection</name>
     <message>
-        <location filename="../../app/ui/message_widget.py" line="-419"/>
+        <location filename="../../app/ui/message_widget.py" line="-541"/>
         <source>Model&apos;s thinking</source>
         <translation>モデルの思考</translation>
     </message>
