@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QToolButton,
     QWidget,
-    QWidgetItem,
 )
 
 from app.core.documents.index import Collection
@@ -94,8 +93,10 @@ class FlowLayout(QLayout):
 
     def insertWidget(self, index: int, widget: QWidget) -> None:
         """Put `widget` at `index` (as QBoxLayout.insertWidget)."""
-        self.addChildWidget(widget)
-        self._items.insert(index, QWidgetItem(widget))
+        # Qt makes the item (addWidget calls addItem), so Qt owns and deletes it when the
+        # widget is removed: an item made here would be Python's, and freed twice.
+        self.addWidget(widget)
+        self._items.insert(index, self._items.pop())
         self.invalidate()
 
     def count(self) -> int:
