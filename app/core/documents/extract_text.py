@@ -338,6 +338,43 @@ _BLOCK = frozenset({"p", "div", "section", "article", "header", "footer", "aside
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 
 
+class _TagReach:
+    """Escapes each '<' that no '>' follows within `reach` characters, as text ("&lt;").
+
+    The standard library's HTMLParser rescans everything after an unfinished '<' on every
+    call and again for each '<' in it, so a page full of stray '<' (or an unclosed tag before
+    megabytes of text) takes hours. A '<' whose tag cannot end within `reach` is text anyway;
+    turning it into "&lt;" first keeps parsing linear. One forward scan, streaming: the last
+    `reach` characters wait for the next chunk."""
+
+    def __init__(self, reach: int = 256 * 1024) -> None:
+        self.reach = reach
+        self.pending = ""
+
+    def feed(self, chunk: str, *, final: bool = False) -> str:
+        text = self.pending + chunk
+        self.pending = ""
+        if final:
+            head, rest = text, ""
+        else:
+            # After the last '>' the next chunk may still bring one: decide there only for
+            # the '<' already more than `reach` from the end.
+            cut = text.rfind(">") + 1
+            head, tail = text[:cut], text[cut:]
+            far = max(0, len(tail) - self.reach)
+            rest = tail[:far].replace("<", "&lt;")
+            self.pending = tail[far:]
+        # Split on '>' (in C): only segments longer than `reach` hold a '<' to escape.
+        parts = head.split(">")
+        reach = self.reach
+        for i in [i for i, part in enumerate(parts) if len(part) > reach]:
+            part = parts[i]
+            parts[i] = part[: len(part) - reach].replace("<", "&lt;") + part[-reach:]
+        if final:  # after the last '>' of the file none will ever follow
+            parts[-1] = parts[-1].replace("<", "&lt;")
+        return ">".join(parts) + rest
+
+
 class _HtmlBlocks(HTMLParser):
     """Turns HTML into blocks as it streams in. Keeps counters and flat stacks, never one
     Python frame per element, so nesting depth cannot overflow anything."""
@@ -481,13 +518,14 @@ def read_html(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
     encoding = detect_encoding(job, stream, html=True)
     text = _text_stream(stream, encoding)
     parser = _HtmlBlocks(job)
+    reach = _TagReach()
     try:
         while not job.full:
             job.check_cancel()
             chunk = text.read(_SAMPLE)
+            parser.feed(reach.feed(chunk, final=not chunk))
             if not chunk:
                 break
-            parser.feed(chunk)
         parser.finish()
     finally:
         text.detach()
