@@ -226,6 +226,19 @@ def test_markdown_structure() -> None:
     assert sub.heading_path == ("Onboarding", "Contacts")
 
 
+def test_markdown_heading_forms() -> None:
+    from app.core.documents.extract_text import _atx_heading
+
+    assert _atx_heading("# Title") == (1, "Title")
+    assert _atx_heading("  ### Deep ###  ") == (3, "Deep")
+    assert _atx_heading("## C# tips") == (2, "C# tips")
+    assert _atx_heading("## #hashtag#") == (2, "#hashtag#")
+    assert _atx_heading("#") == (1, "")
+    assert _atx_heading("####### seven") is None
+    assert _atx_heading("#notaheading") is None
+    assert _atx_heading("    # indented code") is None
+
+
 def test_html_skips_scripts_styles_and_navigation() -> None:
     faq = doc("faq.html")
     assert faq.title == "Shop FAQ"

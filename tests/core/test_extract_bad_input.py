@@ -271,6 +271,20 @@ def test_binary_data_with_a_text_name(tmp_path: Path) -> None:
     assert "does not look like text" in error_for(image)
 
 
+@pytest.mark.timeout(60)
+def test_hostile_markdown_and_csv_lines_stay_fast(tmp_path: Path) -> None:
+    """Long lines of spaces and '#' (quadratic for a heading regex) and of quotes (for the CSV
+    dialect sniffer)."""
+    md = tmp_path / "odd.md"
+    md.write_text("# a" + " " * 60_000 + "###" + " " * 60_000 + "b\n", encoding="utf-8")
+    assert extract(md).blocks[0].kind == "heading"
+    table = tmp_path / "odd.csv"
+    table.write_text('"' + ' "x' * 40_000 + "\n", encoding="utf-8")
+    assert extract(table).blocks[0].kind == "table"
+    table.write_text('"' + ' "x' * 200_000 + "\n", encoding="utf-8")  # one 600 KB field
+    assert "is not valid CSV (field larger than field limit" in error_for(table)
+
+
 def test_control_characters_are_stripped(tmp_path: Path) -> None:
     dirty = tmp_path / "dirty.txt"
     dirty.write_bytes(b"Meter\x00 reading\x07: 42\x1b\n")

@@ -186,10 +186,26 @@ class _Blocks:
         self.headings.append((level, text))
 
 
-_ATX_RE = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _SETEXT_RE = re.compile(r" {0,3}(=+|-+)[ \t]*$")
 _LIST_RE = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+
+
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    """(level, text) of a Markdown "## Heading ##" line, else None. Plain string work: the
+    obvious regex backtracks quadratically on long lines of spaces and '#'."""
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
+        return None
+    level = len(stripped) - len(stripped.lstrip("#"))
+    rest = stripped[level:]
+    if not 1 <= level <= 6 or (rest and rest[0] not in " \t"):
+        return None
+    text = rest.strip(" \t")
+    unclosed = text.rstrip("#")
+    if unclosed != text and (not unclosed or unclosed[-1] in " \t"):
+        text = unclosed.rstrip(" \t")  # the optional closing sequence
+    return level, text
 
 
 def read_text(job: ExtractionJob, stream: IO[bytes], mode: TextMode) -> tuple[str, int | None]:
@@ -273,9 +289,9 @@ def _read_markdown(job: ExtractionJob, out: _Blocks, text: io.TextIOWrapper) -> 
             fence = match.group(1)
             out.kind = "code"
             continue
-        match = _ATX_RE.match(line)
-        if match:
-            out.heading(len(match.group(1)), (match.group(2) or "").strip())
+        atx = _atx_heading(line)
+        if atx is not None:
+            out.heading(*atx)
             continue
         setext = _SETEXT_RE.match(line)
         if setext and out.kind == "paragraph" and len(out.lines) == 1:
@@ -300,7 +316,9 @@ def read_csv(job: ExtractionJob, stream: IO[bytes]) -> tuple[str, int | None]:
     encoding = detect_encoding(job, stream)
     text = _text_stream(stream, encoding, newline="")
     try:
-        head = text.read(16 * 1024)
+        # A few lines are enough, and the sniffer's regexes are quadratic in the sample.
+        head = text.read(4096)
+        head = head[: head.rfind("\n") + 1] or head
         text.seek(0)
         try:
             dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
