@@ -125,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `hearth` command; returns the process exit code."""
+    if sys.stdout is None or sys.stderr is None:  # pragma: no cover - windowed Windows build
+        # Hearth.exe is a windowed program with no console: printing would raise. Commands
+        # belong to hearth-cli.exe; here their output goes nowhere rather than crash.
+        devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as we do
+        sys.stdout = sys.stdout or devnull
+        sys.stderr = sys.stderr or devnull
     args = _parser().parse_args(argv)
     paths = AppPaths.from_env(args.data_dir)
     if args.command in (None, "gui"):

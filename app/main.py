@@ -208,6 +208,7 @@ def open_start_model(window: MainWindow, settings: Settings, model_dir: str | No
 
 def run_gui(paths: AppPaths, model_dir: str | None = None) -> int:
     """Open the window and run until it closes; returns the exit code."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from app.ui.error_presenter import ErrorPresenter
@@ -218,6 +219,7 @@ def run_gui(paths: AppPaths, model_dir: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("Hearth")
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "hearth.png")))
 
     store = SettingsStore(paths)
     settings, warnings = store.load()

@@ -130,7 +130,9 @@ def test_selftest_json_with_model(tmp_path: Path) -> None:
     report = json.loads(proc.stdout.splitlines()[-1])
     assert report["ok"] is True
     checks = {c["name"]: c for c in report["checks"]}
-    assert {"python", "runtime", "providers", "qt", "folders", "keyring", "model"} <= set(checks)
+    assert {"python", "runtime", "providers", "qt", "documents", "folders", "keyring",
+            "model"} <= set(checks)
+    assert checks["documents"]["status"] == "ok"
     assert checks["model"]["status"] == "ok"
     assert checks["qt"]["status"] == "ok"
     assert (tmp_path / "data").is_dir()

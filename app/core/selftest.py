@@ -102,6 +102,24 @@ def check_keyring() -> Check:
     return Check("keyring", "ok", type(backend).__name__)
 
 
+def check_documents() -> Check:
+    """The document readers import and work (a frozen build can miss their data files)."""
+    try:
+        import docx
+        import openpyxl
+        import pptx
+        import pypdfium2
+
+        docx.Document()  # the package's default template
+        pptx.Presentation()
+        openpyxl.Workbook()
+        pdf = pypdfium2.PdfDocument.new()
+        pdf.close()
+    except Exception as exc:  # any failure here means documents cannot be read
+        return Check("documents", "fail", f"document readers unusable: {exc}")
+    return Check("documents", "ok", "PDF, Word, PowerPoint and Excel readers")
+
+
 def check_model(model_dir: Path, provider: str) -> Check:
     """Load a model and generate a few tokens."""
     from app.core.engine import ChatEngine, load_model
@@ -133,7 +151,7 @@ def run_selftest(paths: AppPaths, model_dir: Path | None = None, provider: str =
     if runtime_ok:
         checks.append(check_providers())
     checks += [fn() for fn in extra]
-    checks += [check_folders(paths), check_keyring()]
+    checks += [check_documents(), check_folders(paths), check_keyring()]
     if model_dir is not None:
         checks.append(check_model(model_dir, provider) if runtime_ok
                       else Check("model", "fail", "runtime missing"))
