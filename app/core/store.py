@@ -25,7 +25,6 @@ from a newer Hearth is refused untouched, and disk problems raise `StorageError`
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -40,7 +39,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self, cast
 
-from app.core import search_text
+from app.core import search_text, sqlite_files
 from app.core.chat import (
     ChatMessage,
     FinishReason,
@@ -414,64 +413,18 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _timestamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
-_CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
-
-
-def _code(exc: sqlite3.Error) -> int:
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+_NOUN = "conversation history"
+_CORRUPT_HINT = ("Make a copy of it first; `hearth conversations export --all` may still save "
+                 "what is readable")
 
 
 def _is_corrupt(exc: sqlite3.Error) -> bool:
-    return _code(exc) in _CORRUPT_CODES
+    return sqlite_files.is_corrupt(exc)
 
 
 def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
     """A StorageError saying what went wrong with the history file, in words a user can act on."""
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-            why = "the disk is full. Free some space and try again"
-        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            why = "the folder is read-only. Check its permissions or choose another data folder"
-        elif exc.errno in (errno.ENOTDIR, errno.EEXIST):
-            why = "a file is in the way where the data folder should be"
-        else:
-            why = exc.strerror or str(exc)
-        return StorageError(f"Hearth cannot write its conversation history in {path.parent}: "
-                            f"{why}.", detail=detail)
-    code = _code(exc)
-    if code == sqlite3.SQLITE_FULL:
-        why = "the disk is full. Free some space and try again"
-    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN,
-                  sqlite3.SQLITE_AUTH):
-        why = ("the file or its folder is read-only or cannot be opened. Check the permissions "
-               "or choose another data folder")
-    elif code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        why = "another program is holding it locked. Try again in a moment"
-    elif code in _CORRUPT_CODES:
-        why = ("the file is damaged. Make a copy of it first; `hearth conversations export "
-               "--all` may still save what is readable")
-    elif code == sqlite3.SQLITE_IOERR:
-        why = "the disk reported an error. Check the drive and try again"
-    else:
-        why = str(exc)
-    return StorageError(f"The conversation history ({path}) could not be saved or read: {why}.",
-                        detail=detail)
-
-
-def _schema_version(db: sqlite3.Connection, path: Path) -> int:
-    """The file's schema version; a newer one than this code knows is refused, untouched."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise StorageError(
-            f"The conversation history ({path}) was saved by a newer version of Hearth "
-            f"(format {version}; this version reads up to {SCHEMA_VERSION}). Update Hearth to "
-            "open it. The file was left untouched.")
-    return version
+    return sqlite_files.storage_error(exc, path, _NOUN, corrupt_hint=_CORRUPT_HINT)
 
 
 _MESSAGE_COLUMNS = ("id, conversation_id, parent_id, role, content, reasoning, token_ids, status, "
@@ -589,64 +542,12 @@ class Store:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         """Connect, set the pragmas and migrate; raises sqlite3.Error (the caller sorts it)."""
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE in _write).
-        # check_same_thread=False: the store's own lock serialises the threads that use it.
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
-        try:
-            version = _schema_version(db, path)
-            # Reading the schema now finds a damaged file here, where it can be moved aside,
-            # rather than on the first query.
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            # WAL: a commit appends to the -wal file and a kill -9 at any moment leaves either
-            # the old or the new transaction, never a torn one. synchronous=NORMAL then only
-            # syncs at checkpoints, so a power cut may lose the last commits but cannot corrupt
-            # the file, and streaming saves stay cheap.
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                log.warning("%s: WAL is not available (journal mode %s)", path, mode)
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            # Purged conversations should not linger in free pages of a private history.
-            db.execute("PRAGMA secure_delete = ON")
-            db.execute("PRAGMA busy_timeout = 5000")
-            for step in range(version, SCHEMA_VERSION):
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    MIGRATIONS[step](db)
-                    db.execute(f"PRAGMA user_version = {step + 1}")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                log.info("%s: schema upgraded to version %d", path, step + 1)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return sqlite_files.connect(path, MIGRATIONS, _NOUN)
 
     @staticmethod
     def _move_aside(path: Path, exc: sqlite3.Error) -> Path:
         """Rename a damaged file (and its -wal/-shm) next to itself; returns the new name."""
-        stamp = _timestamp()
-        backup = path.with_name(f"{path.name}.corrupt-{stamp}")
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        try:
-            os.replace(path, backup)
-            for suffix in ("-wal", "-shm"):
-                side = path.with_name(path.name + suffix)
-                if side.exists():
-                    os.replace(side, backup.with_name(backup.name + suffix))
-        except OSError as move_exc:
-            raise StorageError(
-                f"The conversation history ({path}) is damaged and could not be moved aside to "
-                f"start a new one ({move_exc.strerror}). Nothing was deleted; move the file "
-                "yourself or choose another data folder.", detail=str(exc)) from move_exc
-        log.warning("%s is damaged (%s); kept as %s", path, exc, backup)
-        return backup
+        return sqlite_files.move_aside(path, exc, _NOUN)
 
     def close(self) -> None:
         """Write pending streaming text and close the file."""

@@ -32,7 +32,6 @@ is refused untouched, and disk problems raise `StorageError`.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -48,7 +47,7 @@ from typing import Any, Literal, Self
 import numpy as np
 import numpy.typing as npt
 
-from app.core import search_text
+from app.core import search_text, sqlite_files
 from app.core.chat import CancelToken
 from app.core.documents.answer import AttachedDocument, Passage
 from app.core.documents.chunking import Chunk, chunk_document, chunk_token_limit
@@ -262,40 +261,17 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 # --- Errors ---------------------------------------------------------------------------------------
 
-_CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+_NOUN = "document index"
 
 
 def _code(exc: sqlite3.Error) -> int:
-    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    return sqlite_files.error_code(exc)
 
 
 def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
     """A StorageError saying what went wrong with the index file, in words a user can act on."""
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, OSError):
-        if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
-            why = "the disk is full. Free some space and try again"
-        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            why = "the folder is read-only. Check its permissions or choose another data folder"
-        else:
-            why = exc.strerror or str(exc)
-        return StorageError(f"Hearth cannot write its document index in {path.parent}: {why}.",
-                            detail=detail)
-    code = _code(exc)
-    if code == sqlite3.SQLITE_FULL:
-        why = "the disk is full. Free some space and try again"
-    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN,
-                  sqlite3.SQLITE_AUTH):
-        why = ("the file or its folder is read-only or cannot be opened. Check the permissions "
-               "or choose another data folder")
-    elif code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-        why = "another program is holding it locked. Try again in a moment"
-    elif code == sqlite3.SQLITE_IOERR:
-        why = "the disk reported an error. Check the drive and try again"
-    else:
-        why = str(exc)
-    return StorageError(f"The document index ({path}) could not be read or saved: {why}.",
-                        detail=detail)
+    return sqlite_files.storage_error(exc, path, _NOUN,
+                                      corrupt_hint="Add your documents again to rebuild it")
 
 
 # --- Helpers --------------------------------------------------------------------------------------
@@ -386,21 +362,6 @@ def _fts_text(text: str, heading_path: Sequence[str]) -> tuple[str, str]:
     return search_text.index_columns("\n".join([*heading_path, text]))
 
 
-def _schema_version(db: sqlite3.Connection, path: Path) -> int:
-    """The file's schema version; a newer one than this code knows is refused, untouched."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if version > SCHEMA_VERSION:
-        raise StorageError(
-            f"The document index ({path}) was saved by a newer version of Hearth (format "
-            f"{version}; this version reads up to {SCHEMA_VERSION}). Update Hearth to open it. "
-            "The file was left untouched.")
-    return version
-
-
-def _timestamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
 @dataclass
 class _Matrix:
     """The vectors of one embedder, in memory: row i is chunk `chunk_ids[i]`."""
@@ -458,7 +419,7 @@ class DocumentIndex:
         try:
             db = cls._connect(path)
         except sqlite3.Error as exc:
-            if _code(exc) not in _CORRUPT_CODES:
+            if not sqlite_files.is_corrupt(exc):
                 raise _storage_error(exc, path) from exc
             backup = cls._move_aside(path, exc)
             notices.append(
@@ -473,58 +434,12 @@ class DocumentIndex:
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         """Connect, set the pragmas and migrate; raises sqlite3.Error (the caller sorts it)."""
-        db = sqlite3.connect(path, timeout=5.0, isolation_level=None, check_same_thread=False)
-        try:
-            version = _schema_version(db, path)
-            # Reading the schema finds a damaged file here, where it can be moved aside.
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                log.warning("%s: WAL is not available (journal mode %s)", path, mode)
-            # As in the conversation store: WAL + NORMAL cannot corrupt on a crash, and removed
-            # documents do not linger in free pages.
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute("PRAGMA secure_delete = ON")
-            db.execute("PRAGMA busy_timeout = 5000")
-            for step in range(version, SCHEMA_VERSION):
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    MIGRATIONS[step](db)
-                    db.execute(f"PRAGMA user_version = {step + 1}")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-                log.info("%s: schema upgraded to version %d", path, step + 1)
-        except BaseException:
-            db.close()
-            raise
-        return db
+        return sqlite_files.connect(path, MIGRATIONS, _NOUN)
 
     @staticmethod
     def _move_aside(path: Path, exc: sqlite3.Error) -> Path:
         """Rename a damaged file (and its -wal/-shm) next to itself; returns the new name."""
-        stamp = _timestamp()
-        backup = path.with_name(f"{path.name}.corrupt-{stamp}")
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-        try:
-            os.replace(path, backup)
-            for suffix in ("-wal", "-shm"):
-                side = path.with_name(path.name + suffix)
-                if side.exists():
-                    os.replace(side, backup.with_name(backup.name + suffix))
-        except OSError as move_exc:
-            raise StorageError(
-                f"The document index ({path}) is damaged and could not be moved aside to start "
-                f"a new one ({move_exc.strerror}). Nothing was deleted; move the file yourself "
-                "or choose another data folder.", detail=str(exc)) from move_exc
-        log.warning("%s is damaged (%s); kept as %s", path, exc, backup)
-        return backup
+        return sqlite_files.move_aside(path, exc, _NOUN)
 
     def close(self) -> None:
         """Close the file."""
@@ -583,7 +498,7 @@ class DocumentIndex:
         """The StorageError for a failed call. A file found damaged now is moved aside and a new
         index started at once: the documents can be added again, and a restart would not help
         when the damage lies past the pages that opening reads."""
-        if _code(exc) not in _CORRUPT_CODES:
+        if not sqlite_files.is_corrupt(exc):
             return _storage_error(exc, self.file)
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
