@@ -271,6 +271,7 @@ class ChatPane(QWidget):
         service.model_loading.connect(self._on_service_model_loading)
         service.model_loaded.connect(self._on_service_model_loaded)
         service.model_load_failed.connect(self._on_service_model_load_failed)
+        service.model_unloaded.connect(self._on_service_model_unloaded)
         service.text_generated.connect(self._on_service_text_generated)
         service.finished.connect(self._on_service_finished)
         service.failed.connect(self._on_service_failed)
@@ -1305,6 +1306,12 @@ class ChatPane(QWidget):
             self.show_error(self.tr("Running on {provider}. {reasons}").format(
                 provider=status.provider_label, reasons="; ".join(status.fallbacks)))
         self.input.setFocus()
+
+    @Slot()
+    def _on_service_model_unloaded(self) -> None:
+        self._set_status(self.tr("No model loaded"))
+        self._effort_row.hide()
+        self._update_controls()
 
     @Slot(str)
     def _on_service_model_load_failed(self, message: str) -> None:

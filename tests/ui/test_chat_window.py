@@ -177,3 +177,14 @@ def test_garbage_is_collected_on_the_gui_thread_while_the_window_is_open(
 class _Cycle:
     def __init__(self) -> None:
         self.me = self
+
+
+def test_unloading_says_no_model_and_disables_send(qtbot: QtBot, window: MainWindow) -> None:
+    load(qtbot, window)
+    chat = window.chat
+    assert "tiny-llama" in chat.status.text()
+    with qtbot.waitSignal(chat._service.model_unloaded, timeout=10_000):
+        chat._service.unload_model()
+    assert chat.status.text() == "No model loaded"
+    chat.input.setPlainText("hello")
+    assert not chat.send_button.isEnabled()
