@@ -70,7 +70,14 @@ PY=${HEARTH_FREEZE_PYTHON:-}
 if [ -z "$PY" ]; then
     venv="$REPO/build/freeze-venv"
     if [ ! -x "$venv/bin/python" ]; then
-        base=$(command -v python3.12 || ls "$HOME"/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -1 || true)
+        # A pyenv shim named python3.12 may exist and still fail to run: take the first that runs.
+        base=""
+        for candidate in "$(command -v python3.12 || true)" "$HOME"/.pyenv/versions/3.12*/bin/python3.12; do
+            if [ -n "$candidate" ] && "$candidate" --version >/dev/null 2>&1; then
+                base=$candidate
+                break
+            fi
+        done
         [ -n "$base" ] || fail "no python3.12 for the build venv (or set HEARTH_FREEZE_PYTHON)"
         log "creating the build venv $venv (runtime dependencies + PyInstaller, no dev tools)"
         "$base" -m venv "$venv"
