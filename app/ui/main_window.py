@@ -358,8 +358,13 @@ class MainWindow(QMainWindow):
             self.load_model(folder)
 
     def load_model(self, folder: str) -> None:
-        """Load a model folder on the chosen provider."""
-        if not self._service.load_model(folder, self.provider, self._context_cap):
+        """Load a model folder on the chosen provider (named as in the Models pane if it is an
+        installed model)."""
+        name = None
+        if self.models is not None:
+            installed = self.models.manager.library.find_by_path(folder)
+            name = installed.name if installed is not None else None
+        if not self._service.load_model(folder, self.provider, self._context_cap, name=name):
             self.chat.show_error(self.tr("Wait for the current reply or load to finish."))
 
     # -- internals --------------------------------------------------------------------------------
@@ -391,7 +396,9 @@ class MainWindow(QMainWindow):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # A message added to the conversation: its Markdown views start light.
-        if watched is self._conversation and self._dark and isinstance(event, QChildEvent) \
+        # getattr: Qt may still deliver events while the window's Python side is torn down.
+        if watched is getattr(self, "_conversation", None) and getattr(self, "_dark", False) \
+                and isinstance(event, QChildEvent) \
                 and event.type() == QEvent.Type.ChildAdded:
             child = event.child()
             if isinstance(child, QWidget):

@@ -48,6 +48,8 @@ class LoadRequest:
     path: str
     provider: str = "auto"
     context_cap: int | None = None
+    name: str | None = None
+    """What to call the model (its name in the library); None: the folder's name."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class GenerationWorker(QObject):
             return
         self._loaded = loaded
         self.model_loaded.emit(ModelStatus(
-            name=loaded.name, path=str(loaded.path), provider=loaded.provider,
+            name=request.name or loaded.name, path=str(loaded.path), provider=loaded.provider,
             provider_label=loaded.provider_label, context_tokens=loaded.context_tokens,
             load_seconds=report.load_seconds, fallbacks=report.skipped,
             reply_format=loaded.reply_format, memory_bytes=report.memory_bytes))
@@ -302,14 +304,14 @@ class GenerationService(QObject):
         return self._current.request_id if self._current else None
 
     def load_model(self, path: str, provider: str = "auto",
-                   context_cap: int | None = None) -> bool:
+                   context_cap: int | None = None, name: str | None = None) -> bool:
         """Start loading a model; False if busy (the caller says so to the user)."""
         if self.busy:
             return False
         self._loading = True
         self.busy_changed.emit(True)
         self.model_loading.emit(path)
-        self._load_requested.emit(LoadRequest(path, provider, context_cap))
+        self._load_requested.emit(LoadRequest(path, provider, context_cap, name))
         return True
 
     def unload_model(self) -> None:

@@ -200,6 +200,9 @@ def test_download_use_and_chat(qtbot: QtBot, make_app: Callable[..., App],
         assert "Loading tiny gpt-oss" in pane.load_label.text()
     status = loaded.args[0]
     assert status.memory_bytes is not None
+    # Named as in the library, not by its folder.
+    assert status.name == model.name
+    assert window.model_label.text().startswith(model.name)
     row = pane.installed_rows[model.id]
     assert pane.load_busy.isHidden()
     assert "is loaded on CPU" in pane.load_label.text()

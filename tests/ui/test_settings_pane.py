@@ -561,9 +561,9 @@ def test_run_gui_starts_with_the_saved_settings(
     real_load = GenerationService.load_model
 
     def load_model(self: GenerationService, path: str, provider: str = "auto",
-                   context_cap: int | None = None) -> bool:
+                   context_cap: int | None = None, name: str | None = None) -> bool:
         seen["load"] = (path, provider, context_cap)
-        return real_load(self, path, provider, context_cap)
+        return real_load(self, path, provider, context_cap, name)
 
     monkeypatch.setattr(GenerationService, "load_model", load_model)
 
