@@ -852,6 +852,15 @@ class ChatPane(QWidget):
         self.send_or_stop()
 
     @Slot(int, object)
+    def _kept_sources(self, asked: MessageWidget | None) -> list[Source] | None:
+        """The sources saved with an already-answered question, None if it has no excerpts."""
+        if asked is None or asked.message_id is None or self._store is None:
+            return None
+        saved = self._save(self._store.get_message, asked.message_id)
+        if saved is None or not saved.context:
+            return None
+        return _sources(saved.sources)
+
     def _on_service_context_built(self, rid: int, context: DocumentContext) -> None:
         """Save the excerpts with the question, so later turns send the same prompt, and give
         the reply its sources."""
@@ -1073,6 +1082,13 @@ class ChatPane(QWidget):
         self._streaming = widget
         documents = self._document_query() if continue_from is None else None
         asked = next((w for w in reversed(self._widgets) if w.role == "user"), None)
+        kept = self._kept_sources(asked) if documents is not None else None
+        if kept is not None:
+            # Regenerating: the question keeps the excerpts it was asked with (they are in
+            # `messages` already), so every version of the reply cites the same sources and the
+            # model's cache of the prompt stays valid.
+            documents = None
+            widget.set_sources(kept)
         if documents is not None and asked is not None and messages \
                 and messages[-1].role == "user":
             # The question as typed: the worker puts the excerpts it finds now before it

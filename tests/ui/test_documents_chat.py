@@ -346,6 +346,18 @@ def test_asking_saves_the_excerpts_and_lists_the_sources(qtbot: QtBot, setup: Se
     assert opened == [QUrl.fromLocalFile(str(DOCS / "aurora_report.pdf"))]
     assert "aurora_report.pdf" in chat.status.text()
 
+    # Regenerated, the reply keeps the question's excerpts: no new search, same sources, the
+    # saved context untouched, so both versions of the reply cite the same pages.
+    rebuilt: list[object] = []
+    setup.service.context_built.connect(lambda rid, ctx: rebuilt.append(ctx))
+    with qtbot.waitSignal(setup.service.finished, timeout=60_000) as done:
+        chat.regenerate()
+    assert rebuilt == []
+    assert done.args[1].prompt_tokens > context.tokens  # the excerpts were still in the prompt
+    _asked, again = chat.message_widgets
+    assert [s.label for s in again.sources()] == [s.label for s in context.sources]
+    assert setup.store.get_message(question.id).context == context.text
+
 
 def test_send_waits_until_the_documents_are_read(qtbot: QtBot, setup: Setup,
                                                  tmp_path: Path) -> None:
