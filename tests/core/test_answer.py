@@ -122,3 +122,18 @@ def test_a_hit_bigger_than_the_budget_is_cut_to_fit(count_tokens: Callable[[str]
     assert ctx.tokens <= budget
     assert FACTS[0] in ctx.text
     assert ctx.text.endswith(" ...")
+
+
+def test_huge_documents_are_not_tokenised_whole(count_tokens: Callable[[str], int]) -> None:
+    doc = _doc(1, "huge.pdf", 200, filler=200)  # about 640 000 characters
+    longest: list[int] = []
+
+    def counting(text: str) -> int:
+        longest.append(len(text))
+        return count_tokens(text)
+
+    ctx = build_context("pump", [doc], search=lambda q, k: [doc.passages[0]],
+                        neighbours=lambda p: [], count_tokens=counting, budget_tokens=2000)
+    assert ctx is not None
+    assert ctx.mode == "retrieved"
+    assert max(longest) < 20_000  # only excerpts were counted, never the whole text

@@ -25,6 +25,8 @@ INSTRUCTIONS = (
     "Answer from them. After each fact you take from them, cite its source as [n] (or [n, p. X] "
     "for a page of a whole document). If the documents do not contain the answer, say so; do not "
     "make one up.")
+MAX_CHARS_PER_TOKEN = 12
+"""Above this many characters per token of budget, whole documents are not even counted."""
 MIN_EXCERPT_TOKENS = 48
 """A hit is cut to fit what is left of the budget, unless less than this is left."""
 NOTHING_FOUND = ("The user attached documents ({names}), but no passage in them matched this "
@@ -125,6 +127,10 @@ def build_context(question: str, documents: Sequence[AttachedDocument], *,
 
 def _whole(documents: Sequence[AttachedDocument], count_tokens: Callable[[str], int],
            budget: int) -> DocumentContext | None:
+    # No tokenizer packs more than a dozen characters into a token on average: far bigger
+    # documents cannot fit, and tokenising megabytes on every question would stall the reply.
+    if sum(len(p.text) for d in documents for p in d.passages) > budget * MAX_CHARS_PER_TOKEN:
+        return None
     parts = [INSTRUCTIONS]
     sources = []
     for n, doc in enumerate(documents, start=1):
