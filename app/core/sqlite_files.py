@@ -72,6 +72,31 @@ def storage_error(exc: sqlite3.Error | OSError, path: Path, noun: str, *,
     return StorageError(f"The {noun} ({path}) could not be saved or read: {why}.", detail=detail)
 
 
+def open_or_replace(path: Path, migrations: Sequence[Migration], noun: str, *,
+                    corrupt_hint: str = "",
+                    replaced_notice: str) -> tuple[sqlite3.Connection, list[str]]:
+    """Open (creating the folder) and migrate `path`; a damaged file is moved aside, never
+    deleted, and a new one started, with `replaced_notice` (formatted with {backup}) in the
+    returned notices. Raises StorageError for everything else."""
+    notices: list[str] = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, path, noun, corrupt_hint=corrupt_hint) from exc
+    try:
+        db = connect(path, migrations, noun)
+    except sqlite3.Error as exc:
+        if not is_corrupt(exc):
+            raise storage_error(exc, path, noun, corrupt_hint=corrupt_hint) from exc
+        backup = move_aside(path, exc, noun)
+        notices.append(replaced_notice.format(backup=backup))
+        try:
+            db = connect(path, migrations, noun)
+        except sqlite3.Error as exc2:
+            raise storage_error(exc2, path, noun, corrupt_hint=corrupt_hint) from exc2
+    return db, notices
+
+
 def connect(path: Path, migrations: Sequence[Migration], noun: str) -> sqlite3.Connection:
     """Open `path`, set the pragmas and apply the migrations it lacks, each in a transaction.
 

@@ -418,10 +418,6 @@ _CORRUPT_HINT = ("Make a copy of it first; `hearth conversations export --all` m
                  "what is readable")
 
 
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    return sqlite_files.is_corrupt(exc)
-
-
 def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
     """A StorageError saying what went wrong with the history file, in words a user can act on."""
     return sqlite_files.storage_error(exc, path, _NOUN, corrupt_hint=_CORRUPT_HINT)
@@ -506,24 +502,10 @@ class Store:
         Hearth (left untouched) and for folders or disks that cannot be written.
         """
         path = Path(path)
-        notices: list[str] = []
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _storage_error(exc, path) from exc
-        try:
-            db = cls._connect(path)
-        except sqlite3.Error as exc:
-            if not _is_corrupt(exc):
-                raise _storage_error(exc, path) from exc
-            backup = cls._move_aside(path, exc)
-            notices.append(
-                f"The conversation history file was damaged and could not be read. It was kept "
-                f"as {backup} and a new, empty history was started.")
-            try:
-                db = cls._connect(path)
-            except sqlite3.Error as exc2:
-                raise _storage_error(exc2, path) from exc2
+        db, notices = sqlite_files.open_or_replace(
+            path, MIGRATIONS, _NOUN, corrupt_hint=_CORRUPT_HINT, replaced_notice=(
+                "The conversation history file was damaged and could not be read. It was kept "
+                "as {backup} and a new, empty history was started."))
         store = cls(path, db, clock=clock, monotonic=monotonic, write_interval=write_interval,
                     notices=notices)
         try:
@@ -538,16 +520,6 @@ class Store:
                 f"{recovered} replies were cut off when Hearth stopped unexpectedly; they are "
                 "kept and marked as interrupted.")
         return store
-
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        """Connect, set the pragmas and migrate; raises sqlite3.Error (the caller sorts it)."""
-        return sqlite_files.connect(path, MIGRATIONS, _NOUN)
-
-    @staticmethod
-    def _move_aside(path: Path, exc: sqlite3.Error) -> Path:
-        """Rename a damaged file (and its -wal/-shm) next to itself; returns the new name."""
-        return sqlite_files.move_aside(path, exc, _NOUN)
 
     def close(self) -> None:
         """Write pending streaming text and close the file."""

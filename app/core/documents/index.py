@@ -262,6 +262,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # --- Errors ---------------------------------------------------------------------------------------
 
 _NOUN = "document index"
+_CORRUPT_HINT = "Add your documents again to rebuild it"
 
 
 def _code(exc: sqlite3.Error) -> int:
@@ -270,8 +271,7 @@ def _code(exc: sqlite3.Error) -> int:
 
 def _storage_error(exc: sqlite3.Error | OSError, path: Path) -> StorageError:
     """A StorageError saying what went wrong with the index file, in words a user can act on."""
-    return sqlite_files.storage_error(exc, path, _NOUN,
-                                      corrupt_hint="Add your documents again to rebuild it")
+    return sqlite_files.storage_error(exc, path, _NOUN, corrupt_hint=_CORRUPT_HINT)
 
 
 # --- Helpers --------------------------------------------------------------------------------------
@@ -411,24 +411,10 @@ class DocumentIndex:
         (left untouched) and for folders or disks that cannot be written.
         """
         path = Path(path)
-        notices: list[str] = []
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise _storage_error(exc, path) from exc
-        try:
-            db = cls._connect(path)
-        except sqlite3.Error as exc:
-            if not sqlite_files.is_corrupt(exc):
-                raise _storage_error(exc, path) from exc
-            backup = cls._move_aside(path, exc)
-            notices.append(
-                f"The document index was damaged and could not be read. It was kept as "
-                f"{backup} and a new, empty index was started: add your documents again.")
-            try:
-                db = cls._connect(path)
-            except sqlite3.Error as exc2:
-                raise _storage_error(exc2, path) from exc2
+        db, notices = sqlite_files.open_or_replace(
+            path, MIGRATIONS, _NOUN, corrupt_hint=_CORRUPT_HINT, replaced_notice=(
+                "The document index was damaged and could not be read. It was kept as {backup} "
+                "and a new, empty index was started: add your documents again."))
         return cls(path, db, clock=clock, notices=notices)
 
     @staticmethod
