@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -53,6 +52,7 @@ from app.ui.model_rows import (
     format_size,
     repolish,
 )
+from app.ui.page_layout import centred_column, section_card
 from app.workers.generation import GenerationService, ModelStatus
 from app.workers.models import DownloadInfo, ModelManager
 
@@ -188,21 +188,8 @@ class ModelManagerPane(QWidget):
         self.message_label.hide()
         outer.addWidget(self.message_label)
 
-        scroll = QScrollArea()
-        scroll.setObjectName("modelsScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll, column = centred_column("models", 880)
         self.scroll_area = scroll
-        content = QWidget()
-        content.setObjectName("modelsContent")
-        centre = QHBoxLayout(content)
-        centre.setContentsMargins(24, 16, 24, 24)
-        column_widget = QWidget()
-        column_widget.setMaximumWidth(880)
-        column = QVBoxLayout(column_widget)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(14)
         self.heading = QLabel()
         self.heading.setObjectName("modelsHeading")
         column.addWidget(self.heading)
@@ -214,23 +201,12 @@ class ModelManagerPane(QWidget):
         column.addWidget(self._build_huggingface())
         column.addWidget(self._build_documents())
         column.addStretch(1)
-        centre.addStretch(1)
-        centre.addWidget(column_widget, 100)
-        centre.addStretch(1)
-        scroll.setWidget(content)
         outer.addWidget(scroll, 1)
 
     def _section(self, key: str) -> tuple[QFrame, QVBoxLayout, QHBoxLayout]:
-        frame = QFrame()
-        frame.setObjectName("modelsSection")
-        frame.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        box = QVBoxLayout(frame)
-        box.setContentsMargins(18, 14, 18, 16)
-        box.setSpacing(10)
+        frame, box, title = section_card("models")
         head = QHBoxLayout()
         head.setSpacing(8)
-        title = QLabel()
-        title.setObjectName("sectionTitle")
         head.addWidget(title)
         head.addStretch(1)
         box.addLayout(head)

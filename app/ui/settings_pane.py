@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QVBoxLayout,
@@ -77,6 +76,7 @@ from app.core.settings import (
     update,
 )
 from app.ui.i18n import EFFORT_LABELS, PROVIDER_LABELS, choice_text
+from app.ui.page_layout import centred_column, section_card
 
 log = logging.getLogger(__name__)
 
@@ -316,20 +316,7 @@ class SettingsPane(QWidget):
         self.warning_banner.hide()
         outer.addWidget(self.warning_banner)
 
-        scroll = QScrollArea()
-        scroll.setObjectName("settingsScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        content = QWidget()
-        content.setObjectName("settingsContent")
-        centre = QHBoxLayout(content)
-        centre.setContentsMargins(24, 16, 24, 24)
-        column_widget = QWidget()
-        column_widget.setMaximumWidth(820)
-        column = QVBoxLayout(column_widget)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(14)
+        scroll, column = centred_column("settings", 820)
         self.heading = QLabel()
         self.heading.setObjectName("settingsHeading")
         column.addWidget(self.heading)
@@ -341,22 +328,11 @@ class SettingsPane(QWidget):
         column.addWidget(self._build_privacy())
         column.addWidget(self._build_token())
         column.addStretch(1)
-        centre.addStretch(1)
-        centre.addWidget(column_widget, 100)
-        centre.addStretch(1)
-        scroll.setWidget(content)
         outer.addWidget(scroll, 1)
         outer.addWidget(self._build_footer())
 
     def _section(self, key: str) -> tuple[QFrame, QFormLayout]:
-        frame = QFrame()
-        frame.setObjectName("settingsSection")
-        frame.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        box = QVBoxLayout(frame)
-        box.setContentsMargins(18, 14, 18, 16)
-        box.setSpacing(10)
-        title = QLabel()
-        title.setObjectName("sectionTitle")
+        frame, box, title = section_card("settings")
         box.addWidget(title)
         self.section_titles[key] = title
         form = QFormLayout()
