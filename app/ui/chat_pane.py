@@ -32,7 +32,6 @@ from typing import Any
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
-    QEvent,
     QMimeData,
     Qt,
     QTimer,
@@ -89,6 +88,7 @@ from app.ui.document_chips import (
     local_paths,
     open_document,
 )
+from app.ui.i18n import Retranslating
 from app.ui.message_widget import MessageWidget
 from app.workers.documents import DocumentItem, DocumentService
 from app.workers.generation import GenerationService, ModelStatus
@@ -211,7 +211,7 @@ def _is_empty_reply(message: Message) -> bool:
             and not message.content.strip() and not message.reasoning.strip())
 
 
-class ChatPane(QWidget):
+class ChatPane(Retranslating, QWidget):
     """One conversation with the loaded model.
 
     Each message is a `MessageWidget` that also records what the model is sent next turn
@@ -438,11 +438,6 @@ class ChatPane(QWidget):
                      Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
     # -- texts -------------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set the pane's own texts in the current language (messages do theirs)."""
         self._jump.setText(self.tr("Jump to latest"))

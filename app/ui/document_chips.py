@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QRect, QSize, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import QMimeData, QPoint, QRect, QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QFontMetrics, QMouseEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.documents.index import Collection
+from app.ui.i18n import Retranslating
 from app.workers.documents import DocumentItem, path_key
 
 NAME_WIDTH_PX = 190
@@ -151,7 +152,7 @@ class FlowLayout(QLayout):
         return y + line_height - rect.y() + margins.bottom()
 
 
-class DocumentChip(QFrame):
+class DocumentChip(Retranslating, QFrame):
     """One document (or library) of the chat: its name, its state and a remove button.
 
     Signals:
@@ -202,11 +203,6 @@ class DocumentChip(QFrame):
         """Show a new state of the document."""
         self.item = item
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the texts in the current language."""
@@ -288,7 +284,7 @@ def _short_reason(item: DocumentItem) -> str:
     return reason
 
 
-class DocumentChipRow(QWidget):
+class DocumentChipRow(Retranslating, QWidget):
     """The chat's documents and libraries as chips that wrap onto more lines, with "Stop
     reading" while any is being read. Hidden while the chat has none.
 
@@ -319,11 +315,6 @@ class DocumentChipRow(QWidget):
         self.stop_button.hide()
         self.retranslate()
         self.hide()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the row's own texts (the chips set theirs)."""
@@ -407,7 +398,7 @@ class DocumentChipRow(QWidget):
         self.updateGeometry()
 
 
-class AttachButton(QToolButton):
+class AttachButton(Retranslating, QToolButton):
     """"Attach" beside the message box: a click picks files; its menu also attaches a folder
     or a library, and saves the chat's documents as a library.
 
@@ -446,11 +437,6 @@ class AttachButton(QToolButton):
         """Whether the chat has documents to save as a library (the pane keeps it current)."""
         self.retranslate()
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set the texts in the current language."""
         self.setText(self.tr("Attach"))
@@ -479,7 +465,7 @@ class AttachButton(QToolButton):
         self.save_library_action.setEnabled(self.can_save)
 
 
-class DropOverlay(QLabel):
+class DropOverlay(Retranslating, QLabel):
     """The highlight over the chat while files are dragged over it. Transparent to the mouse,
     so the drag events reach the chat under it."""
 
@@ -492,11 +478,6 @@ class DropOverlay(QLabel):
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.retranslate()
         self.hide()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the text in the current language."""

@@ -82,6 +82,7 @@ from app.core.store import (
     Store,
 )
 from app.ui.chat_pane import ChatPane, add_shortcut, yield_to_window_shortcuts
+from app.ui.i18n import Retranslating
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +423,7 @@ class _SearchBox(QLineEdit):
         super().keyPressEvent(event)
 
 
-class HistorySidebar(QWidget):
+class HistorySidebar(Retranslating, QWidget):
     """New chat, search and the saved conversations, beside the chat pane.
 
     Keyboard: Ctrl+F focuses the search (window-wide), Esc in it clears it, Enter on a row opens
@@ -538,11 +539,6 @@ class HistorySidebar(QWidget):
         return self.toast
 
     # -- texts -------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set the sidebar's texts in the current language."""
         self.setAccessibleName(self.tr("Conversation history"))

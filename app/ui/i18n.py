@@ -28,6 +28,7 @@ from pathlib import Path
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
+    QEvent,
     QLibraryInfo,
     QLocale,
     QObject,
@@ -37,6 +38,20 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QGuiApplication
 
 log = logging.getLogger(__name__)
+
+
+class Retranslating:
+    """Mixed into a widget (before its Qt base) that sets its texts in `retranslate()`: it calls
+    that again when the language changes (Qt sends every widget a LanguageChange event)."""
+
+    def retranslate(self) -> None:
+        """Set the widget's texts in the current language."""
+        raise NotImplementedError
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)  # type: ignore[misc]
 
 LANGUAGES = ("en", "ja")
 """Interface languages: English (the source strings) and Japanese."""

@@ -32,7 +32,7 @@ from app.core.settings import Settings
 from app.core.store import Store
 from app.ui.chat_pane import ChatPane
 from app.ui.history_sidebar import HistorySidebar, connect_sidebar
-from app.ui.i18n import PROVIDER_LABELS, choice_text
+from app.ui.i18n import PROVIDER_LABELS, Retranslating, choice_text
 from app.ui.models_pane import ModelManagerPane
 from app.ui.settings_pane import SettingsPane
 from app.ui.theme import set_dark_on_views
@@ -90,7 +90,7 @@ class GuiThreadGarbageCollector(QObject):
             gc.collect(generation)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(Retranslating, QMainWindow):
     """Hearth's window. It owns no model: the GenerationService does, on its own thread.
 
     `settings_pane` (built by the composition root, which owns the settings store) adds the
@@ -244,11 +244,6 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("Ctrl+M"), self, self.show_models)
 
     # -- texts ------------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set the window's own texts in the current language (the panes do theirs)."""
         self.provider_combo.setAccessibleName(self.tr("Execution provider"))

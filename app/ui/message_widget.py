@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.chat import ChatMessage
 from app.core.documents.answer import CITATION_RE, Source, cited, link_citations
+from app.ui.i18n import Retranslating
 from app.ui.markdown_render import theme
 from app.ui.markdown_view import StreamingMarkdownView
 
@@ -49,7 +50,7 @@ def quote_reasoning(reasoning: str, answer: str, heading: str = "Thinking") -> s
     return f"> **{heading}**\n>\n{quoted}\n\n{answer}"
 
 
-class ThinkingSection(QWidget):
+class ThinkingSection(Retranslating, QWidget):
     """What a model thought before answering, above the answer, shown apart.
 
     A header button ("Thinking…" while it streams, then "Thought for 3.2 s") expands and
@@ -94,11 +95,6 @@ class ThinkingSection(QWidget):
         self._frame.hide()
         self.retranslate()
         self.hide()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the section's texts in the current language."""

@@ -30,6 +30,7 @@ from app.core.catalog import CatalogEntry, Variant
 from app.core.engine import PROVIDER_LABELS
 from app.core.hardware import Fit, Hardware
 from app.core.library import InstalledModel
+from app.ui.i18n import Retranslating
 from app.workers.models import DownloadInfo
 
 PROGRESS_STEPS = 1000
@@ -167,7 +168,7 @@ class FitBadge(QLabel):
         super().changeEvent(event)
 
 
-class CatalogRow(QFrame):
+class CatalogRow(Retranslating, QFrame):
     """A catalog model: name, fit badge, description, the build it will get, and one action.
 
     `featured` makes it the "Recommended for this PC" card, with a primary button.
@@ -234,11 +235,6 @@ class CatalogRow(QFrame):
         self._installed, self._download = installed, download
         self._offline, self._loaded, self._language = offline, loaded, language
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the texts for the current state and language."""
@@ -309,7 +305,7 @@ class CatalogRow(QFrame):
             self.download_requested.emit(self.entry.id)
 
 
-class InstalledRow(QFrame):
+class InstalledRow(Retranslating, QFrame):
     """An installed model: its build, size, last use, tags, and what can be done with it.
 
     Signals:
@@ -411,11 +407,6 @@ class InstalledRow(QFrame):
         self.note_label.setProperty("error", error)
         repolish(self.note_label)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set the texts for the current state and language."""
         m = self.model
@@ -498,7 +489,7 @@ class InstalledRow(QFrame):
             self.cpu_build_requested.emit(entry.id, variant.subfolder)
 
 
-class DownloadRow(QFrame):
+class DownloadRow(Retranslating, QFrame):
     """A download: progress bar, bytes, speed and time left, Pause/Resume and Cancel.
 
     Signals:
@@ -558,11 +549,6 @@ class DownloadRow(QFrame):
         if offline is not None:
             self._offline = offline
         self.retranslate()
-
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
 
     def retranslate(self) -> None:
         """Set the texts for the current state and language."""

@@ -20,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QUrl, Signal, Slot
+from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,6 +44,7 @@ from app.core.downloads import RemoteModel
 from app.core.engine import AUTO_ORDER, PROVIDER_LABELS
 from app.core.hardware import Hardware
 from app.core.library import InstalledModel, VerifyReport
+from app.ui.i18n import Retranslating
 from app.ui.model_rows import (
     PROGRESS_STEPS,
     CatalogRow,
@@ -69,7 +70,7 @@ def same_folder(a: str | Path | None, b: str | Path | None) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
-class ModelManagerPane(QWidget):
+class ModelManagerPane(Retranslating, QWidget):
     """Download, load, import and remove models, with what fits this PC.
 
     `manager` does the work; `service` (optional) is followed to show loading and its outcome;
@@ -458,11 +459,6 @@ class ModelManagerPane(QWidget):
             s.model_unloaded.connect(self._on_service_model_unloaded)
 
     # -- texts ----------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def language(self) -> str:
         """The interface language, for the catalog's own descriptions (en or ja)."""
         return self.tr("en", "the language code of this translation")

@@ -22,7 +22,6 @@ from typing import Any
 from PySide6.QtCore import (
     QT_TRANSLATE_NOOP,
     QCoreApplication,
-    QEvent,
     QObject,
     QRunnable,
     Qt,
@@ -75,7 +74,7 @@ from app.core.settings import (
     save_preset,
     update,
 )
-from app.ui.i18n import EFFORT_LABELS, PROVIDER_LABELS, choice_text
+from app.ui.i18n import EFFORT_LABELS, PROVIDER_LABELS, Retranslating, choice_text
 from app.ui.page_layout import centred_column, section_card
 
 log = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ class _CopyDataTask(QRunnable):
             self.signals.progressed.emit(done, total)
 
 
-class SettingsPane(QWidget):
+class SettingsPane(Retranslating, QWidget):
     """Edits a draft of the settings; Apply validates, saves once and announces the result.
 
     `data_dir` is the data folder in use; `data_dir_locked` says a --data-dir or
@@ -566,11 +565,6 @@ class SettingsPane(QWidget):
         return footer
 
     # -- texts ---------------------------------------------------------------------------------
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
-        super().changeEvent(event)
-
     def retranslate(self) -> None:
         """Set every text in the current language (at start and on LanguageChange)."""
         self.heading.setText(self.tr("Settings"))
