@@ -567,14 +567,9 @@ def _build_context(index: DocumentIndex, documents: Sequence[DocumentRecord], qu
                    embedder: Embedder | None, count_tokens: Callable[[str], int],
                    budget: int) -> DocumentContext:
     """What the chat window does for a conversation's documents, for these documents."""
-    from app.core.documents.answer import AttachedDocument
     from app.core.documents.context import context_for_documents
-    from app.core.documents.index import passage
 
-    attached = [AttachedDocument(d.id, d.name, d.path,
-                                 tuple(passage(c, d) for c in index.chunks(d.id)))
-                for d in documents]
-    context = context_for_documents(index, attached, question, count_tokens, budget, embedder,
+    context = context_for_documents(index, documents, question, count_tokens, budget, embedder,
                                     ASK_PASSAGES)
     if context is None:  # only without documents, which the caller rules out
         raise DocumentError("No document to answer from.")

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, Signal, Slot
 
@@ -27,6 +28,9 @@ from app.core.chat import (
     with_context,
 )
 from app.core.documents.context import DocumentQuery
+
+if TYPE_CHECKING:
+    from app.core.documents.index import DocumentIndex
 from app.core.engine import ChatEngine, LoadedModel
 from app.core.errors import AppError
 from app.core.library import load_with_report
@@ -114,6 +118,9 @@ class GenerationWorker(QObject):
         self._loaded: LoadedModel | None = None
         self._engine: ChatEngine | None = None
         self._side_engine: ChatEngine | None = None
+        # Kept open between questions: its vectors stay loaded (and reload only when the file
+        # changes), instead of a 150 MB matrix read back for every question at 100k chunks.
+        self._document_index: DocumentIndex | None = None
 
     @Slot(object)
     def load(self, request: LoadRequest) -> None:
@@ -139,9 +146,15 @@ class GenerationWorker(QObject):
             load_seconds=report.load_seconds, fallbacks=report.skipped,
             reply_format=loaded.reply_format, memory_bytes=report.memory_bytes))
 
+    def _close_document_index(self) -> None:
+        if self._document_index is not None:
+            self._document_index.close()
+            self._document_index = None
+
     @Slot()
     def unload(self, quiet: bool = False) -> None:
-        """Free the model (on this thread, which owns it)."""
+        """Free the model and the document index (on this thread, which owns them)."""
+        self._close_document_index()
         for engine in (self._engine, self._side_engine):
             if engine is not None:
                 engine.close()
@@ -212,6 +225,7 @@ class GenerationWorker(QObject):
                         request: ChatRequest) -> tuple[ChatMessage, ...]:
         """The messages with the documents' excerpts put before the last user message."""
         from app.core.documents.context import context_for, document_budget
+        from app.core.documents.index import DocumentIndex
 
         assert request.documents is not None
         messages = request.messages
@@ -222,8 +236,12 @@ class GenerationWorker(QObject):
                                  engine.count_tokens(messages, request.options),
                                  request.options.max_new_tokens)
         encode = engine.renderer.encode
+        path = request.documents.index_path
+        if self._document_index is None or self._document_index.file != path:
+            self._close_document_index()
+            self._document_index = DocumentIndex.open(path)
         context = context_for(request.documents, question, lambda text: len(encode(text)),
-                              budget)
+                              budget, self._document_index)
         if context is None:
             return messages
         self.context_built.emit(request.request_id, context)

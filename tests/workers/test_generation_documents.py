@@ -79,3 +79,44 @@ def test_budget_leaves_room_for_the_conversation_and_reply() -> None:
     # A full conversation still gets a useful minimum (old turns are dropped for it).
     assert document_budget(8192, 8000, 1024) == 1024
     assert document_budget(2048, 2000, 512) == 512
+
+
+def test_the_worker_keeps_its_index_open_between_questions(
+        qtbot: QtBot, service: GenerationService, tmp_path: Path) -> None:
+    index_path = tmp_path / "documents.sqlite3"
+    with DocumentIndex.open(index_path) as index:
+        index.add(extract(DOCS / "aurora_report.pdf"), conversation_id=7)
+    query = DocumentQuery(index_path, conversation_id=7)
+    opened: list[object] = []
+    for question in ("When was the pump replaced?", "Who inspected it?"):
+        with qtbot.waitSignal(service.context_built, timeout=60_000):
+            service.send((ChatMessage("user", question),), GenerationOptions(max_new_tokens=2),
+                         documents=query)
+        qtbot.waitUntil(lambda: service.current_request_id is None, timeout=60_000)
+        opened.append(service._worker._document_index)
+    assert opened[0] is not None
+    assert opened[0] is opened[1]
+
+
+def test_chunks_are_loaded_only_when_the_documents_might_fit_whole(tmp_path: Path) -> None:
+    from app.core.documents.context import context_for
+
+    with DocumentIndex.open(tmp_path / "documents.sqlite3") as index:
+        index.add(extract(DOCS / "aurora_report.pdf"), conversation_id=7)
+        loads: list[int] = []
+        real_chunks = index.chunks
+
+        def counting(document_id: int) -> list[object]:
+            loads.append(document_id)
+            return real_chunks(document_id)  # type: ignore[return-value]
+
+        index.chunks = counting  # type: ignore[method-assign]
+        query = DocumentQuery(tmp_path / "documents.sqlite3", conversation_id=7)
+        small = context_for(query, "pump", lambda text: len(text) // 4 + 1, 60, index)
+        assert small is not None
+        assert small.mode == "retrieved"
+        assert loads == []  # far too long to fit whole: no chunk was read for it
+        big = context_for(query, "pump", lambda text: len(text) // 4 + 1, 100_000, index)
+        assert big is not None
+        assert big.mode == "whole"
+        assert loads

@@ -106,15 +106,16 @@ def build_context(question: str, documents: Sequence[AttachedDocument], *,
                   search: Callable[[str, int], Sequence[Passage]],
                   neighbours: Callable[[Passage], Sequence[Passage]],
                   count_tokens: Callable[[str], int], budget_tokens: int,
-                  k: int = 12) -> DocumentContext | None:
+                  k: int = 12, allow_whole: bool = True) -> DocumentContext | None:
     """The excerpts for `question` from `documents`, in at most `budget_tokens`.
 
-    Whole documents when they all fit; else the best `k` passages from `search`, each widened
-    with its `neighbours` while the budget lasts. None when no document is attached.
+    Whole documents when they all fit (and `allow_whole`: the caller may know they cannot and
+    pass them without their text); else the best `k` passages from `search`, each widened with
+    its `neighbours` while the budget lasts. None when no document is attached.
     """
     if not documents:
         return None
-    whole = _whole(documents, count_tokens, budget_tokens)
+    whole = _whole(documents, count_tokens, budget_tokens) if allow_whole else None
     if whole is not None:
         return whole
     hits = list(search(question, k))
@@ -125,11 +126,16 @@ def build_context(question: str, documents: Sequence[AttachedDocument], *,
     return _retrieved(hits, neighbours, count_tokens, budget_tokens)
 
 
+def could_fit_whole(chars: int, budget_tokens: int) -> bool:
+    """Whether documents of `chars` characters might fit `budget_tokens` whole. No tokenizer
+    packs more than a dozen characters into a token on average: far bigger documents cannot
+    fit, and tokenising (or even loading) megabytes on every question would stall the reply."""
+    return chars <= budget_tokens * MAX_CHARS_PER_TOKEN
+
+
 def _whole(documents: Sequence[AttachedDocument], count_tokens: Callable[[str], int],
            budget: int) -> DocumentContext | None:
-    # No tokenizer packs more than a dozen characters into a token on average: far bigger
-    # documents cannot fit, and tokenising megabytes on every question would stall the reply.
-    if sum(len(p.text) for d in documents for p in d.passages) > budget * MAX_CHARS_PER_TOKEN:
+    if not could_fit_whole(sum(len(p.text) for d in documents for p in d.passages), budget):
         return None
     parts = [INSTRUCTIONS]
     sources = []

@@ -9,9 +9,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.core.documents.answer import AttachedDocument, DocumentContext, Passage, build_context
+from app.core.documents.answer import DocumentContext, Passage, build_context, could_fit_whole
 from app.core.documents.embedder import Embedder, OnnxEmbedder
-from app.core.documents.index import DocumentIndex
+from app.core.documents.index import DocumentIndex, DocumentRecord
 from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -70,27 +70,36 @@ def embedder_problem(folder: Path) -> str | None:
 
 
 def context_for(query: DocumentQuery, question: str, count_tokens: Callable[[str], int],
-                budget_tokens: int) -> DocumentContext | None:
+                budget_tokens: int, index: DocumentIndex | None = None) -> DocumentContext | None:
     """The excerpts the model reads with `question`, or None when the conversation has no
-    indexed documents. Raises StorageError when the index cannot be read."""
-    with DocumentIndex.open(query.index_path) as index:
-        documents = index.attached(query.conversation_id)
-        if not documents:
-            return None
-        return context_for_documents(index, documents, question, count_tokens, budget_tokens,
-                                     load_embedder(query.embedder_folder), query.k)
+    indexed documents. `index`: an open index to use (a caller asking many questions keeps one,
+    and with it the vectors it has loaded); else the file is opened for this question. Raises
+    StorageError when the index cannot be read."""
+    if index is None:
+        with DocumentIndex.open(query.index_path) as opened:
+            return context_for(query, question, count_tokens, budget_tokens, opened)
+    records = [d for d in index.documents(conversation_id=query.conversation_id)
+               if d.status == "indexed"]
+    if not records:
+        return None
+    return context_for_documents(index, records, question, count_tokens, budget_tokens,
+                                 load_embedder(query.embedder_folder), query.k)
 
 
-def context_for_documents(index: DocumentIndex, documents: Sequence[AttachedDocument],
+def context_for_documents(index: DocumentIndex, records: Sequence[DocumentRecord],
                           question: str, count_tokens: Callable[[str], int], budget_tokens: int,
                           embedder: Embedder | None, k: int = 12) -> DocumentContext | None:
-    """`answer.build_context` over `documents` of `index`: search limited to them, hybrid with
-    `embedder`, lexical without."""
-    ids = [d.document_id for d in documents]
+    """`answer.build_context` over the documents `records` of `index`: whole when they fit,
+    else searched (hybrid with `embedder`, lexical without). Their chunks are loaded only when
+    their length says they might fit whole."""
+    ids = [d.id for d in records]
+    whole = could_fit_whole(index.text_length(ids), budget_tokens)
+    documents = index.as_attached(records, with_text=whole)
 
     def search(text: str, depth: int) -> list[Passage]:
         return [hit.passage() for hit in index.search(text, k=depth, document_ids=ids,
                                                        embedder=embedder)]
 
     return build_context(question, documents, search=search, neighbours=index.neighbour_passages,
-                         count_tokens=count_tokens, budget_tokens=budget_tokens, k=k)
+                         count_tokens=count_tokens, budget_tokens=budget_tokens, k=k,
+                         allow_whole=whole)

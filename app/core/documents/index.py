@@ -742,13 +742,27 @@ class DocumentIndex:
     def attached(self, conversation_id: int) -> list[AttachedDocument]:
         """The indexed documents attached to a conversation, with all their chunks, as
         `answer.build_context` takes them."""
-        out = []
-        for document in self.documents(conversation_id=conversation_id):
-            if document.status != "indexed":
-                continue
-            passages = tuple(passage(c, document) for c in self.chunks(document.id))
-            out.append(AttachedDocument(document.id, document.name, document.path, passages))
-        return out
+        documents = self.documents(conversation_id=conversation_id)
+        return self.as_attached([d for d in documents if d.status == "indexed"])
+
+    def as_attached(self, documents: Sequence[DocumentRecord], *,
+                    with_text: bool = True) -> list[AttachedDocument]:
+        """`documents` as `answer.build_context` takes them: with all their chunks, or none
+        (`with_text=False`, when only their names and search are needed)."""
+        return [AttachedDocument(
+            d.id, d.name, d.path,
+            tuple(passage(c, d) for c in self.chunks(d.id)) if with_text else ())
+            for d in documents]
+
+    def text_length(self, document_ids: Sequence[int]) -> int:
+        """The characters of these documents' chunks, counted in SQLite (nothing is loaded)."""
+        if not document_ids:
+            return 0
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT COALESCE(SUM(length(text)), 0) FROM chunks WHERE document_id IN "
+                f"({', '.join('?' * len(document_ids))})", list(document_ids)).fetchone()
+        return int(row[0])
 
     # -- removing ----------------------------------------------------------------------------------
     def remove(self, document_id: int) -> bool:
