@@ -7,6 +7,7 @@ import os
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,23 @@ def app_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppPaths:
     root = tmp_path / "hearth-data"
     monkeypatch.setenv(DATA_DIR_ENV, str(root))
     return AppPaths.from_env(root)
+
+
+@pytest.fixture
+def restore_app_logging() -> Iterator[None]:
+    """For tests that call app.cli.main in-process: main() points the app's log at the test's
+    folder; put the handlers and level back afterwards."""
+    logger = logging.getLogger("app")
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    for handler in list(logger.handlers):
+        if handler not in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in logger.handlers:
+            logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +31,7 @@ HANDBOOK = DOCS / "project_handbook.docx"
 ONBOARDING = DOCS / "onboarding.md"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() points the app's log at this test's folder; put things back afterwards."""
-    logger = logging.getLogger("app")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in logger.handlers:
-            logger.addHandler(handler)
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_app_logging")
 
 
 @pytest.fixture(scope="session")

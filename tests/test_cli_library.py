@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -28,21 +27,7 @@ from tests.hub_server import (
     default_repos,
 )
 
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() points the app's log at this test's folder; put things back afterwards."""
-    logger = logging.getLogger("app")
-    handlers, level = list(logger.handlers), logger.level
-    yield
-    for handler in list(logger.handlers):
-        if handler not in handlers:
-            logger.removeHandler(handler)
-            handler.close()
-    for handler in handlers:
-        if handler not in logger.handlers:
-            logger.addHandler(handler)
-    logger.setLevel(level)
+pytestmark = pytest.mark.usefixtures("restore_app_logging")
 
 
 class Terminal(io.StringIO):
