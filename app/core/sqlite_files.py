@@ -7,12 +7,13 @@ themselves (`noun`) and bring their own migrations.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from app.core.errors import StorageError
@@ -20,6 +21,8 @@ from app.core.errors import StorageError
 log = logging.getLogger(__name__)
 
 Migration = Callable[[sqlite3.Connection], None]
+ToError = Callable[[sqlite3.Error], Exception]
+"""Turns a failed call's sqlite3 error into the error the caller raises."""
 CORRUPT_CODES = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
@@ -174,3 +177,38 @@ def move_aside(path: Path, exc: sqlite3.Error, noun: str) -> Path:
             "another data folder.", detail=str(exc)) from move_exc
     log.warning("%s is damaged (%s); kept as %s", path, exc, backup)
     return backup
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection, to_error: ToError) -> Iterator[sqlite3.Connection]:
+    """One write transaction on `db` (opened with isolation_level=None): committed when the block
+    ends, rolled back when it raises; sqlite3 errors become `to_error(exc)`. The caller holds
+    its own lock."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        raise to_error(exc) from exc
+
+
+@contextlib.contextmanager
+def read_transaction(db: sqlite3.Connection, to_error: ToError) -> Iterator[sqlite3.Connection]:
+    """One read transaction on `db`: a consistent snapshot across its queries."""
+    try:
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise to_error(exc) from exc

@@ -542,37 +542,16 @@ class Store:
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; sqlite3 errors become StorageError."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise _storage_error(exc, self.file) from exc
+        with self._lock, sqlite_files.write_transaction(
+                self._db, lambda exc: _storage_error(exc, self.file)) as db:
+            yield db
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction (a consistent snapshot across its queries)."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN")
-                try:
-                    yield db
-                finally:
-                    if db.in_transaction:
-                        db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise _storage_error(exc, self.file) from exc
+        with self._lock, sqlite_files.read_transaction(
+                self._db, lambda exc: _storage_error(exc, self.file)) as db:
+            yield db
 
     # -- maintenance -------------------------------------------------------------------------------
     def integrity_check(self) -> list[str]:

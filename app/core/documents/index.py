@@ -447,38 +447,17 @@ class DocumentIndex:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; sqlite3 errors become StorageError."""
         with self._lock:
-            db = self._db
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
+                with sqlite_files.write_transaction(self._db, self._failed) as db:
                     yield db
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        db.execute("ROLLBACK")
-                raise self._failed(exc) from exc
             finally:
                 self._generation += 1
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction (a consistent snapshot across its queries)."""
-        with self._lock:
-            db = self._db
-            try:
-                db.execute("BEGIN")
-                try:
-                    yield db
-                finally:
-                    if db.in_transaction:
-                        db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._failed(exc) from exc
+        with self._lock, sqlite_files.read_transaction(self._db, self._failed) as db:
+            yield db
 
     def _failed(self, exc: sqlite3.Error) -> StorageError:
         """The StorageError for a failed call. A file found damaged now is moved aside and a new
