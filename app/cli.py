@@ -8,11 +8,12 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from app import __version__, cli_docs
+from app.cli_common import cancel_on_interrupt
 from app.core.chat import CancelToken, ChatMessage, GenerationOptions, GenerationResult, TextDelta
 from app.core.errors import AppError, StorageError
 from app.core.export import export_all, export_conversation, iso
@@ -506,24 +507,9 @@ class _ProgressLine:
             self.err.flush()
 
 
-@contextlib.contextmanager
-def _cancel_on_interrupt() -> Iterator[CancelToken]:
-    """A CancelToken that Ctrl+C sets (the job stops cleanly instead of dying mid-write)."""
-    cancel = CancelToken()
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    except ValueError:  # not the main thread (an embedding caller): no handler, no Ctrl+C
-        yield cancel
-        return
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _import_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
                   err: TextIO) -> int:
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         model = library.import_folder(Path(args.path), link=args.link,
                                       progress=_ProgressLine(err, "copying"), cancel=cancel)
     if model is None:
@@ -567,7 +553,7 @@ def _remove_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO, 
 
 def _verify_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO,
                   err: TextIO) -> int:
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         report = library.verify(args.id, progress=_ProgressLine(err, "checking"), cancel=cancel)
     if report is None:
         err.write("hearth: verification cancelled\n")
@@ -706,7 +692,7 @@ def _download_model(library: ModelLibrary, args: argparse.Namespace, out: TextIO
     err.write(f"downloading {repo}{'/' + subfolder if subfolder else ''} "
               f"({_size(plan.total_bytes)}, commit {plan.revision[:12]}) to {dest}"
               + (f", continuing from {_size(resumed)}" if resumed else "") + "\n")
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         try:
             result = downloads.download_model(plan, dest, token=token, offline=offline,
                                               endpoint=endpoint, progress=_DownloadLine(err),

@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
+from app.cli_common import cancel_on_interrupt
 from app.core.chat import CancelToken
 from app.core.errors import AppError, DocumentError, ModelLoadError
 from app.core.paths import AppPaths
@@ -133,21 +133,6 @@ def _open_index(paths: AppPaths, err: TextIO) -> Iterator[DocumentIndex]:
         for notice in index.notices:  # found damaged while in use
             err.write(f"hearth: {notice}\n")
         index.close()
-
-
-@contextmanager
-def _cancel_on_interrupt() -> Iterator[CancelToken]:
-    """A CancelToken that Ctrl+C sets, so a batch stops between files with nothing half-written."""
-    cancel = CancelToken()
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    except ValueError:  # not the main thread (an embedding caller): no handler
-        yield cancel
-        return
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _load_embedder(args: argparse.Namespace, paths: AppPaths, err: TextIO) -> Embedder | None:
@@ -362,7 +347,7 @@ def _add_files(index: DocumentIndex, targets: Sequence[str], embedder: Embedder 
     files = list(iter_files(Path(os.path.abspath(Path(t).expanduser())) for t in targets))
     progress = _Progress(err, len(files)) if err.isatty() else None
     batch = _Batch()
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         for n, path in enumerate(files, start=1):
             if progress is not None:
                 progress.file(n, path)
@@ -661,7 +646,7 @@ def _stream_answer(args: argparse.Namespace, engine: ChatEngine, context: Docume
                   "so\n")
     prompt = [ChatMessage("user", with_context(context.text, question))]
     result: GenerationResult | None = None
-    with _cancel_on_interrupt() as cancel:
+    with cancel_on_interrupt() as cancel:
         for event in engine.stream(prompt, options, cancel):
             if isinstance(event, GenerationResult):
                 result = event
