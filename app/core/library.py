@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -41,8 +40,9 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 from app.core.engine import PROVIDER_LABELS, ReplyFormat, reply_format
 from app.core.errors import ModelLibraryError, ModelLoadError
+from app.core.files import Cancellable, Cancelled, check_cancel, copy_file_hashed, sha256_file
 from app.core.paths import AppPaths
-from app.core.settings import Cancellable, write_atomic
+from app.core.settings import write_atomic
 
 if TYPE_CHECKING:
     from app.core.catalog import Catalog, CatalogEntry, Variant
@@ -58,7 +58,6 @@ Source = Literal["download", "import"]
 Progress = Callable[[int, int], None]
 """progress(bytes_done, bytes_total)."""
 
-_CHUNK = 1024 * 1024
 _SPACE_MARGIN = 256 * 1024 * 1024
 """Room to leave on the disk after an import: a disk filled to the last byte breaks other
 programs (and the model's own cache files)."""
@@ -77,10 +76,6 @@ _TOKENIZER_SETS = (("tokenizer.model",), ("spiece.model",), ("vocab.json", "merg
 """Files that stand in for tokenizer.json beside tokenizer_config.json (SentencePiece, BPE)."""
 _OOM_MARKERS = ("bad_alloc", "out of memory", "failed to allocate", "not enough memory",
                 "cudaerrormemoryallocation", "e_outofmemory", "0x8007000e", "outofmemory")
-
-
-class _Cancelled(Exception):
-    pass
 
 
 # --- Checking a folder ------------------------------------------------------------------------
@@ -795,11 +790,11 @@ class ModelLibrary:
             for rel, _ in files:
                 dest = staging / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                size, sha = _copy_file(source / rel, dest, on_chunk, cancel)
+                size, sha = copy_file_hashed(source / rel, dest, on_chunk, cancel)
                 manifest[rel] = ManifestEntry(size, sha)
-            _check_cancel(cancel)
+            check_cancel(cancel)
             os.replace(staging, target)
-        except _Cancelled:
+        except Cancelled:
             shutil.rmtree(staging, ignore_errors=True)
             log.info("model library: import of %s cancelled", source)
             return None
@@ -909,12 +904,12 @@ class ModelLibrary:
                     problems.append(f"{rel} has changed: {size} bytes instead of {entry.size}.")
                     continue
                 if entry.sha256:
-                    sha = _sha256(target, on_chunk, cancel)
+                    sha = sha256_file(target, on_chunk, cancel)
                     if sha != entry.sha256.lower():
                         problems.append(f"{rel} has changed: its SHA-256 checksum does not "
                                         "match the one recorded when it was installed.")
                 checked_bytes += size
-        except _Cancelled:
+        except Cancelled:
             return None
         except OSError as exc:
             problems.append(f"A file could not be read ({exc.strerror or exc}).")
@@ -993,40 +988,6 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _check_cancel(cancel: Cancellable | None) -> None:
-    if cancel is not None and cancel.cancelled:
-        raise _Cancelled
-
-
-def _copy_file(src: Path, dst: Path, on_chunk: Callable[[int], None],
-               cancel: Cancellable | None) -> tuple[int, str]:
-    """Copy one file, hashing what was read; returns (size, sha256)."""
-    digest = hashlib.sha256()
-    size = 0
-    with src.open("rb") as fin, dst.open("xb") as fout:
-        while chunk := fin.read(_CHUNK):
-            _check_cancel(cancel)
-            digest.update(chunk)
-            fout.write(chunk)
-            size += len(chunk)
-            on_chunk(len(chunk))
-        fout.flush()
-        os.fsync(fout.fileno())
-    with contextlib.suppress(OSError):
-        shutil.copystat(src, dst)  # a courtesy: FAT and network drives refuse some of it
-    return size, digest.hexdigest()
-
-
-def _sha256(path: Path, on_chunk: Callable[[int], None], cancel: Cancellable | None) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            _check_cancel(cancel)
-            digest.update(chunk)
-            on_chunk(len(chunk))
-    return digest.hexdigest()
 
 
 # --- Loading with a report --------------------------------------------------------------------

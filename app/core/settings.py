@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import hashlib
 import json
 import logging
 import math
@@ -36,10 +35,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_args, get_origin, get_type_hints
 
 from app.core.chat import GenerationOptions
 from app.core.errors import AppError
+from app.core.files import Cancellable, Cancelled, copy_file_hashed, sha256_file
 from app.core.paths import AppPaths
 
 log = logging.getLogger(__name__)
@@ -719,13 +719,6 @@ def resolve_paths(paths: AppPaths, settings: Settings) -> tuple[AppPaths, list[s
 
 # --- Moving the data folder ---------------------------------------------------------------------
 
-class Cancellable(Protocol):
-    """Anything with a `cancelled` flag, such as `app.core.chat.CancelToken`."""
-
-    @property
-    def cancelled(self) -> bool: ...
-
-
 @dataclass(frozen=True)
 class DataCopy:
     """What `copy_data_dir` did."""
@@ -738,11 +731,6 @@ class DataCopy:
     """False when cancelled (the partial copy was removed)."""
 
 
-class _Cancelled(Exception):
-    pass
-
-
-_CHUNK = 1024 * 1024
 _SPACE_MARGIN = 64 * 1024 * 1024
 """Room to leave on the destination: a disk filled to the last byte breaks other programs."""
 
@@ -777,30 +765,12 @@ def _scan(source: Path) -> tuple[list[Path], list[tuple[Path, int]], list[Path]]
 def _copy_file(src: Path, dst: Path, on_chunk: Callable[[int], None],
                cancel: Cancellable | None) -> None:
     """Copy one file, then read the copy back and compare it with what was read."""
-    digest = hashlib.sha256()
-    size = 0
-    with src.open("rb") as fin, dst.open("xb") as fout:
-        while chunk := fin.read(_CHUNK):
-            if cancel is not None and cancel.cancelled:
-                raise _Cancelled
-            digest.update(chunk)
-            fout.write(chunk)
-            size += len(chunk)
-            on_chunk(len(chunk))
-        fout.flush()
-        os.fsync(fout.fileno())
+    size, digest = copy_file_hashed(src, dst, on_chunk, cancel)
     # Hashing what was read (not the source file afterwards) keeps a log file that grows during
     # the copy from failing the check, while still catching a copy that differs from its read.
-    check = hashlib.sha256()
-    with dst.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            check.update(chunk)
-    if dst.stat().st_size != size or check.digest() != digest.digest():
+    if dst.stat().st_size != size or sha256_file(dst) != digest:
         raise SettingsError(f"The copy of {src.name} does not match the original (a failing "
                             "drive?). Nothing was changed; try another folder.")
-    # Timestamps are a courtesy: FAT and network drives reject some of what copystat sets.
-    with contextlib.suppress(OSError):
-        shutil.copystat(src, dst)
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -874,7 +844,7 @@ def copy_data_dir(src: str | os.PathLike[str], dst: str | os.PathLike[str],
         for rel in links:
             os.symlink(os.readlink(source / rel), target / rel,
                        target_is_directory=(source / rel).is_dir())
-    except _Cancelled:
+    except Cancelled:
         _remove_copy(target, created)
         log.info("moving the data folder to %s cancelled", target)
         return DataCopy(source, target, 0, 0, completed=False)
